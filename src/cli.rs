@@ -1,0 +1,345 @@
+//! The command line: clap definitions, value parsers, and the help text that
+//! teaches rbag. The man pages are generated from these definitions.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default block size: large enough that per-block overhead vanishes, small
+/// enough that 2 cores get dozens of blocks from a 43 MB file.
+pub const DEFAULT_BLOCKSIZE: u64 = 1 << 20;
+
+const ABOUT: &str = "Parallel, deterministic word and record counts for the shell";
+
+const LONG_ABOUT: &str = "\
+rbag brings Dask Bag's model to the shell. It reads text in blocks cut at line \
+boundaries, counts every block in parallel, and merges the partial counts into \
+one sorted table. The output is byte-identical whatever the thread count, the \
+block size or the way the input arrives (file or pipe), so it can be diffed \
+against a golden file in CI.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  rbag wordcount book.txt                  count words, most frequent first
+  rbag wordcount book.txt --top 10         only the ten most frequent
+  cat *.txt | rbag wordcount --format csv  read standard input, write CSV
+  rbag wordcount 'logs/*.txt' -o counts.tsv  rbag expands the quoted glob
+
+Exit status: 0 success (also when a reader such as `head` closes the pipe),
+1 runtime error (missing file, I/O, bad data), 2 usage error.";
+
+const WORDCOUNT_LONG_ABOUT: &str = "\
+Count the words of the input and print each distinct word with its count, most \
+frequent first (ties in byte order of the word).
+
+A word is, by default, a maximal run of Unicode letters, marks, decimal digits \
+and connector punctuation such as '_'; an apostrophe (' or \u{2019}) between \
+two such characters belongs to the word, so \"don't\" is one word. Words are \
+lowercased with the full Unicode mapping unless --keep-case is given. Use \
+--split whitespace to split on white space only (punctuation stays attached), \
+or --pattern to say what a word is with a regular expression.
+
+Input is read in blocks cut at line boundaries and counted in parallel; the \
+output does not depend on --threads or --blocksize.";
+
+const WORDCOUNT_AFTER_HELP: &str = "\
+Examples:
+  rbag wordcount book.txt
+  rbag wordcount --split whitespace --keep-case book.txt
+  rbag wordcount --pattern '[0-9]+' access.log --top 5
+  rbag wordcount --stopwords stop.txt --min-len 3 book.txt --format jsonl
+  zcat big.txt.gz | rbag wordcount -j 8 | head";
+
+/// The rbag command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rbag",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    max_term_width = 100,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Print a man page or a shell completion script and exit.
+    #[arg(long, value_name = "WHAT", hide = true, exclusive = true)]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// man/rbag.1
+    Man,
+    /// man/rbag-wordcount.1
+    ManWordcount,
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompleteElvish,
+    CompletePowershell,
+}
+
+/// rbag's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Count words, most frequent first
+    #[command(
+        long_about = WORDCOUNT_LONG_ABOUT,
+        after_help = WORDCOUNT_AFTER_HELP
+    )]
+    Wordcount(WordcountArgs),
+}
+
+/// Arguments of `rbag wordcount`.
+#[derive(Debug, Args)]
+pub struct WordcountArgs {
+    /// Files to read; '-' or none means standard input. A quoted glob such as
+    /// 'logs/*.txt' is expanded by rbag, in byte order.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
+
+    #[command(flatten)]
+    pub words: WordOptions,
+
+    #[command(flatten)]
+    pub input: InputOptions,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
+
+    #[command(flatten)]
+    pub exec: ExecOptions,
+}
+
+/// How text is cut into words.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Words")]
+pub struct WordOptions {
+    /// What separates words.
+    #[arg(long, value_enum, default_value_t = Split::Words, value_name = "HOW")]
+    pub split: Split,
+
+    /// Words are the matches of this regular expression (Rust regex syntax,
+    /// matched on each line's bytes); replaces --split.
+    #[arg(long, value_name = "REGEX", conflicts_with = "split")]
+    pub pattern: Option<String>,
+
+    /// Count words as they are written instead of lowercasing them.
+    #[arg(long)]
+    pub keep_case: bool,
+
+    /// Ignore words shorter than N characters.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub min_len: usize,
+
+    /// Ignore the words listed in FILE, one per line (compared after
+    /// lowercasing, unless --keep-case).
+    #[arg(long, value_name = "FILE")]
+    pub stopwords: Option<PathBuf>,
+}
+
+/// The word splitters of `--split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Split {
+    /// Unicode words: letters, marks, digits and '_', with inner apostrophes
+    Words,
+    /// Runs of anything but Unicode white space (punctuation stays attached)
+    Whitespace,
+}
+
+/// How input is read.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputOptions {
+    /// Size of the blocks counted in parallel: bytes, or a number with a unit
+    /// (KB, MB, GB in powers of 1000; KiB, MiB, GiB in powers of 1024). Blocks
+    /// are cut at line ends; a longer line makes its block larger.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1MiB")]
+    pub blocksize: u64,
+
+    /// Records end with a NUL byte instead of a newline (as from find -print0).
+    #[arg(short = '0', long)]
+    pub null: bool,
+
+    /// Fail on bytes that are not UTF-8, naming file, line and byte offset
+    /// (by default they are kept as they are).
+    #[arg(long)]
+    pub strict_utf8: bool,
+}
+
+/// How results are written.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputOptions {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Tsv, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Output order.
+    #[arg(long, value_enum, default_value_t = SortOrder::Count, value_name = "ORDER")]
+    pub sort: SortOrder,
+
+    /// Print only the first K rows of the sorted table.
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+
+    /// Print only keys counted at least N times.
+    #[arg(long, value_name = "N")]
+    pub min_count: Option<u64>,
+
+    /// Write to FILE instead of standard output. The file is replaced
+    /// atomically, only when the run succeeds.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// key<TAB>count, with \\ \t \n \r escaped in keys
+    Tsv,
+    /// RFC 4180 CSV with a key,count header
+    Csv,
+    /// One {"key":...,"count":...} object per line
+    Jsonl,
+    /// One JSON array of {"key":...,"count":...} objects
+    Json,
+}
+
+/// Output orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortOrder {
+    /// Count descending, then key bytes ascending
+    Count,
+    /// Key bytes ascending
+    Key,
+}
+
+/// How the work is run.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct ExecOptions {
+    /// Number of counting threads [default: number of cores].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Progress bar on standard error: 'auto' shows it only on a terminal
+    /// and only for work that takes more than a moment.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto, value_name = "WHEN")]
+    pub progress: ProgressMode,
+
+    /// Print a summary (inputs, bytes, blocks, tokens, distinct keys, time) on
+    /// standard error.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// When to draw a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// On a terminal, once the work has taken more than half a second
+    Auto,
+    /// From the start, even when standard error is not a terminal
+    Always,
+    /// Never
+    Never,
+}
+
+impl ExecOptions {
+    /// The thread count to use: the flag, else the number of cores (capped,
+    /// since more counting threads than cores only adds merge work).
+    pub fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n),
+            None => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(64),
+        }
+    }
+}
+
+/// Parse a size such as `1048576`, `64KiB`, `16MiB` or `1GB`.
+///
+/// Decimal units (KB, MB, GB; also K, M, G as dask reads them) are powers of
+/// 1000, binary units (KiB, MiB, GiB) powers of 1024. Case is ignored.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    let unit = unit.trim();
+    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "ki" | "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mi" | "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gi" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' (use B, KB, KiB, MB, MiB, GB or GiB, e.g. 64KiB)"
+            ));
+        }
+    };
+    if digits.is_empty() {
+        return Err("expected a number, optionally with a unit, e.g. 64KiB".into());
+    }
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{digits}' is too large"))?;
+    let bytes = number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("'{text}' is too large"))?;
+    if bytes == 0 {
+        return Err("a block must hold at least 1 byte".into());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("1"), Ok(1));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("64kib"), Ok(65536));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("2K"), Ok(2000));
+        assert_eq!(parse_size("7 B"), Ok(7));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("KiB").is_err());
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999999999999").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
+    }
+
+    #[test]
+    fn every_visible_long_flag_has_help() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                assert!(arg.get_help().is_some(), "{} has no help", arg.get_id());
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The errors rbag reports, how they read, and the exit code each maps to.
+//!
+//! Every message is printed as `rbag: {error}`, so each `Display` starts with
+//! what it is about: a path (`PATH:LINE:COL:` when a position is known),
+//! `stdout`, or the flag involved.
+
+use std::io;
+
+/// Exit status for a runtime failure: I/O, bad data, a missing file.
+pub const EXIT_RUNTIME: u8 = 1;
+/// Exit status for a usage error: a bad flag, size or pattern.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Everything that can stop an rbag run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Opening or reading an input, or writing an output file, failed.
+    #[error("{path}: {}", io_message(.source))]
+    Io { path: String, source: io::Error },
+
+    /// An input named on the command line is a directory.
+    #[error("{path}: is a directory (rbag reads files; quote a glob such as '{path}/*.txt' to read what is inside)")]
+    IsDirectory { path: String },
+
+    /// A quoted glob matched no file.
+    #[error("{pattern}: no file matches this pattern")]
+    NoMatch { pattern: String },
+
+    /// A glob pattern that could not be parsed.
+    #[error("{pattern}: bad glob pattern: {reason}")]
+    BadGlob { pattern: String, reason: String },
+
+    /// Writing results to standard output failed (other than a closed pipe).
+    #[error("stdout: {}", io_message(.0))]
+    Stdout(io::Error),
+
+    /// `--strict-utf8` found bytes that are not UTF-8.
+    #[error("{path}:{line}:{column}: invalid UTF-8 (byte offset {offset}; drop --strict-utf8 to keep such bytes as they are)")]
+    InvalidUtf8 {
+        path: String,
+        line: u64,
+        column: u64,
+        offset: u64,
+    },
+
+    /// A command-line value that parsed but cannot be used.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// The process exit status this error maps to (SPEC section 7).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::BadGlob { .. } => EXIT_USAGE,
+            _ => EXIT_RUNTIME,
+        }
+    }
+
+    /// True when the error is a reader closing our stdout early
+    /// (`rbag ... | head`), which Unix tools treat as success.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    pub(crate) fn io(path: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// An I/O error as a short lowercase phrase, without the `(os error N)` tail
+/// std appends, so messages read the same on every machine.
+pub fn io_message(err: &io::Error) -> String {
+    let text = err.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::from("i/o error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_messages_are_short_and_lowercase() {
+        let err = io::Error::from(io::ErrorKind::NotFound);
+        let shown = Error::io("a.txt", err).to_string();
+        assert!(shown.starts_with("a.txt: "), "{shown}");
+        assert!(!shown.contains("os error"), "{shown}");
+        let raw = io::Error::from_raw_os_error(2);
+        assert_eq!(io_message(&raw), "no such file or directory");
+    }
+
+    #[test]
+    fn exit_codes_follow_the_spec() {
+        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
+        assert_eq!(
+            Error::NoMatch {
+                pattern: "*.x".into()
+            }
+            .exit_code(),
+            1
+        );
+        let pipe = Error::Stdout(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(pipe.is_broken_pipe());
+    }
+}

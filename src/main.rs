@@ -1,0 +1,51 @@
+//! The rbag binary: parse the command line, run, map the outcome to an exit
+//! status. Everything else is in the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use rbag::cli::Cli;
+use rbag::error::EXIT_USAGE;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
+    match rbag::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Rust ignores SIGPIPE, so a reader that stops early (`| head`) shows
+        // up as a write error. Unix tools treat that as a normal end.
+        Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "rbag: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Print a clap error (or `--help`/`--version`) in rbag's own voice.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            let code = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                EXIT_USAGE
+            } else {
+                0
+            };
+            ExitCode::from(code)
+        }
+        _ => {
+            let text = err.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let _ = write!(std::io::stderr(), "rbag: {text}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `rbag wordcount`: tokenize every block, count per worker, merge, filter
+//! and print the table.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use regex::bytes::Regex;
+
+use crate::cli::{Split, WordcountArgs};
+use crate::counts::Counts;
+use crate::engine::{BlockFailure, BlockTask, Engine, EngineOptions, FailureKind, RunStats};
+use crate::error::Error;
+use crate::input::block::Block;
+use crate::input::{self, Source};
+use crate::output::{self, Destination, Row};
+use crate::progress::Progress;
+use crate::tokenize::{Splitter, Tokenizer, lowercase_into};
+
+/// The word-counting task run on each block.
+pub struct WordCount {
+    tokenizer: Tokenizer,
+    strict_utf8: bool,
+}
+
+/// One worker's counts and its reusable lowercasing buffer.
+#[derive(Default)]
+pub struct WordPartial {
+    counts: Counts,
+    scratch: Vec<u8>,
+}
+
+impl WordCount {
+    /// A task counting the tokens of `tokenizer`.
+    pub fn new(tokenizer: Tokenizer, strict_utf8: bool) -> WordCount {
+        WordCount {
+            tokenizer,
+            strict_utf8,
+        }
+    }
+}
+
+impl BlockTask for WordCount {
+    type Partial = WordPartial;
+
+    fn new_partial(&self) -> WordPartial {
+        WordPartial::default()
+    }
+
+    fn process(&self, partial: &mut WordPartial, block: &mut Block) -> Result<(), BlockFailure> {
+        if self.strict_utf8 {
+            if let Err(e) = std::str::from_utf8(block.data()) {
+                return Err(BlockFailure {
+                    at: e.valid_up_to(),
+                    kind: FailureKind::InvalidUtf8,
+                });
+            }
+        }
+        let WordPartial { counts, scratch } = partial;
+        self.tokenizer
+            .for_each_token(block.data_mut(), scratch, |token| counts.add(token));
+        Ok(())
+    }
+
+    fn may_fail(&self) -> bool {
+        self.strict_utf8
+    }
+}
+
+/// Count the words of `sources` with the given engine; the merged table.
+///
+/// # Errors
+/// As [`Engine::run`].
+pub fn count(
+    engine: &Engine,
+    task: &WordCount,
+    sources: &[Source],
+    progress: &Progress,
+) -> Result<(Counts, RunStats), Error> {
+    let (partials, stats) = engine.run(task, sources, progress)?;
+    let counts = partials
+        .into_iter()
+        .map(|p| p.counts)
+        .reduce(Counts::merge)
+        .unwrap_or_default();
+    Ok((counts, stats))
+}
+
+/// Run `rbag wordcount`.
+///
+/// # Errors
+/// Usage errors (bad regex), unreadable inputs or stopwords, bad data under
+/// `--strict-utf8`, and output errors.
+pub fn run(args: WordcountArgs) -> Result<(), Error> {
+    let lowercase = !args.words.keep_case;
+    let splitter = match &args.words.pattern {
+        Some(pattern) => Splitter::Pattern(
+            Regex::new(pattern).map_err(|e| Error::Usage(format!("--pattern: {e}")))?,
+        ),
+        None => match args.words.split {
+            Split::Words => Splitter::Words,
+            Split::Whitespace => Splitter::Whitespace,
+        },
+    };
+    let delimiter = if args.input.null { 0 } else { b'\n' };
+    let stopwords = match &args.words.stopwords {
+        Some(path) => read_stopwords(path, lowercase)?,
+        None => HashSet::new(),
+    };
+
+    let sources = input::resolve(&args.files)?;
+    input::check_readable(&sources)?;
+    let destination = Destination::open(args.output.output.as_deref())?;
+
+    let engine = Engine::new(EngineOptions {
+        threads: args.exec.threads(),
+        block_size: args.input.blocksize,
+        delimiter,
+        count_records: args.exec.stats,
+    })?;
+    let task = WordCount::new(
+        Tokenizer::new(splitter, lowercase, delimiter),
+        args.input.strict_utf8,
+    );
+    let total = sources.iter().map(Source::len).sum::<Option<u64>>();
+    let progress = Progress::new(args.exec.progress, total);
+    let result = count(&engine, &task, &sources, &progress);
+    progress.finish();
+    let (counts, stats) = result?;
+
+    let min_len = args.words.min_len;
+    let mut rows: Vec<Row<'_>> = counts
+        .iter()
+        .filter(|(key, _)| min_len == 0 || char_len(key) >= min_len)
+        .filter(|(key, _)| !stopwords.contains(*key))
+        .collect();
+    let out = &args.output;
+    output::arrange(&mut rows, out.sort, out.top, out.min_count, engine.pool());
+    destination.write_with(|w: &mut dyn Write| output::write_table(w, &rows, out.format))?;
+
+    if args.exec.stats {
+        eprintln!(
+            "rbag: stats: {} input(s), {} bytes in {} block(s), {} record(s), {} token(s), {} distinct, {:.3} s ({:.1} MB/s)",
+            stats.sources,
+            stats.bytes,
+            stats.blocks,
+            stats.records,
+            counts.total(),
+            counts.len(),
+            stats.seconds,
+            stats.bytes as f64 / 1e6 / stats.seconds.max(1e-9),
+        );
+    }
+    Ok(())
+}
+
+/// Length in characters; each byte that is not UTF-8 counts as one.
+fn char_len(key: &[u8]) -> usize {
+    key.utf8_chunks()
+        .map(|c| c.valid().chars().count() + c.invalid().len())
+        .sum()
+}
+
+/// The stopwords of `path`, one per line, case-handled like the words.
+fn read_stopwords(path: &std::path::Path, lowercase: bool) -> Result<HashSet<Vec<u8>>, Error> {
+    let text = std::fs::read(path).map_err(|e| Error::io(path.to_string_lossy(), e))?;
+    let mut words = HashSet::new();
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if lowercase {
+            let mut lowered = Vec::with_capacity(line.len());
+            lowercase_into(line, &mut lowered);
+            words.insert(lowered);
+        } else {
+            words.insert(line.to_vec());
+        }
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_len_counts_characters_and_stray_bytes() {
+        assert_eq!(char_len("café".as_bytes()), 4);
+        assert_eq!(char_len(b"a\xff\xfeb"), 4);
+    }
+}
