@@ -183,7 +183,9 @@ impl Engine {
                     count_lines.then_some(delimiter),
                 )
             });
-            let stats = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let stats = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (outcomes, stats)
         });
 
@@ -193,7 +195,10 @@ impl Engine {
             partials.push(partial);
             lines.extend(worker_lines);
         }
-        let failure = first.failure.into_inner().unwrap_or_else(|e| e.into_inner());
+        let failure = first
+            .failure
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some((seq, located)) = failure {
             return Err(locate(seq, located, sources, &lines));
         }

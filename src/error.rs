@@ -19,7 +19,9 @@ pub enum Error {
     Io { path: String, source: io::Error },
 
     /// An input named on the command line is a directory.
-    #[error("{path}: is a directory (rbag reads files; quote a glob such as '{path}/*.txt' to read what is inside)")]
+    #[error(
+        "{path}: is a directory (rbag reads files; quote a glob such as '{path}/*.txt' to read what is inside)"
+    )]
     IsDirectory { path: String },
 
     /// A quoted glob matched no file.
@@ -35,7 +37,9 @@ pub enum Error {
     Stdout(io::Error),
 
     /// `--strict-utf8` found bytes that are not UTF-8.
-    #[error("{path}:{line}:{column}: invalid UTF-8 (byte offset {offset}; drop --strict-utf8 to keep such bytes as they are)")]
+    #[error(
+        "{path}:{line}:{column}: invalid UTF-8 (byte offset {offset}; drop --strict-utf8 to keep such bytes as they are)"
+    )]
     InvalidUtf8 {
         path: String,
         line: u64,

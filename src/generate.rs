@@ -99,11 +99,32 @@ fn exit_status() -> Section {
     (
         "EXIT STATUS",
         vec![
-            vec![(true, "0"), (false, "  success, including when a reader such as head(1) closes the pipe early.")],
-            vec![(true, "1"), (false, "  runtime error: a missing or unreadable file, a directory, an I/O error, bad data. Nothing is written to standard output, and an -o file is left as it was.")],
-            vec![(true, "2"), (false, "  usage error: an unknown flag, a bad size, a bad regular expression.")],
+            vec![
+                (true, "0"),
+                (
+                    false,
+                    "  success, including when a reader such as head(1) closes the pipe early.",
+                ),
+            ],
+            vec![
+                (true, "1"),
+                (
+                    false,
+                    "  runtime error: a missing or unreadable file, a directory, an I/O error, bad data. Nothing is written to standard output, and an -o file is left as it was.",
+                ),
+            ],
+            vec![
+                (true, "2"),
+                (
+                    false,
+                    "  usage error: an unknown flag, a bad size, a bad regular expression.",
+                ),
+            ],
             vec![(true, "130"), (false, "  interrupted.")],
-            vec![(false, "Messages go to standard error as rbag: PATH:LINE:COL: what went wrong.")],
+            vec![(
+                false,
+                "Messages go to standard error as rbag: PATH:LINE:COL: what went wrong.",
+            )],
         ],
     )
 }
@@ -123,9 +144,24 @@ fn root_sections() -> Vec<Section> {
         (
             "EXAMPLES",
             vec![
-                vec![(true, "rbag wordcount book.txt"), (false, "  count words, most frequent first.")],
-                vec![(true, "rbag wordcount 'logs/*.txt' --top 20 --format jsonl"), (false, "  the twenty most frequent words of many files, as JSON lines.")],
-                vec![(true, "cat book.txt | rbag wordcount | head"), (false, "  read standard input; closing the pipe early is not an error.")],
+                vec![
+                    (true, "rbag wordcount book.txt"),
+                    (false, "  count words, most frequent first."),
+                ],
+                vec![
+                    (true, "rbag wordcount 'logs/*.txt' --top 20 --format jsonl"),
+                    (
+                        false,
+                        "  the twenty most frequent words of many files, as JSON lines.",
+                    ),
+                ],
+                vec![
+                    (true, "cat book.txt | rbag wordcount | head"),
+                    (
+                        false,
+                        "  read standard input; closing the pipe early is not an error.",
+                    ),
+                ],
             ],
         ),
         determinism(),
@@ -138,10 +174,31 @@ fn subcommand_sections(name: &str) -> Vec<Section> {
         "wordcount" => (
             "EXAMPLES",
             vec![
-                vec![(true, "rbag wordcount book.txt"), (false, "  Unicode words, lowercased, most frequent first.")],
-                vec![(true, "rbag wordcount --split whitespace --keep-case book.txt"), (false, "  split on white space only and keep case.")],
-                vec![(true, "rbag wordcount --pattern '[0-9]+' access.log --top 5"), (false, "  the five most frequent numbers.")],
-                vec![(true, "rbag wordcount --stopwords stop.txt --min-len 3 book.txt -o counts.tsv"), (false, "  leave out stopwords and short words; write counts.tsv atomically.")],
+                vec![
+                    (true, "rbag wordcount book.txt"),
+                    (false, "  Unicode words, lowercased, most frequent first."),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag wordcount --split whitespace --keep-case book.txt",
+                    ),
+                    (false, "  split on white space only and keep case."),
+                ],
+                vec![
+                    (true, "rbag wordcount --pattern '[0-9]+' access.log --top 5"),
+                    (false, "  the five most frequent numbers."),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag wordcount --stopwords stop.txt --min-len 3 book.txt -o counts.tsv",
+                    ),
+                    (
+                        false,
+                        "  leave out stopwords and short words; write counts.tsv atomically.",
+                    ),
+                ],
             ],
         ),
         _ => ("EXAMPLES", vec![]),

@@ -214,8 +214,7 @@ impl Destination {
                     .and_then(|()| out.flush())
                     .map_err(|e| Error::io(&name, e))?;
                 drop(out);
-                temp.persist(&path)
-                    .map_err(|e| Error::io(name, e.error))?;
+                temp.persist(&path).map_err(|e| Error::io(name, e.error))?;
                 Ok(())
             }
         }
@@ -254,7 +253,10 @@ mod tests {
         for line in jsonl.lines() {
             serde_json::from_str::<serde_json::Value>(line).unwrap();
         }
-        assert_eq!(jsonl.lines().next(), Some("{\"key\":\"\u{fffd}x\\\"\",\"count\":3}"));
+        assert_eq!(
+            jsonl.lines().next(),
+            Some("{\"key\":\"\u{fffd}x\\\"\",\"count\":3}")
+        );
         let json: serde_json::Value = serde_json::from_str(&render(&rows, Format::Json)).unwrap();
         assert_eq!(json.as_array().map(Vec::len), Some(2));
         assert_eq!(render(&[], Format::Json), "[]\n");
@@ -262,7 +264,10 @@ mod tests {
 
     #[test]
     fn arrange_is_a_total_order_and_top_cuts_after_sorting() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
         let mut rows: Vec<Row<'_>> = vec![(b"b", 2), (b"a", 2), (b"c", 5), (b"d", 1)];
         arrange(&mut rows, SortOrder::Count, Some(3), None, &pool);
         assert_eq!(rows, vec![(&b"c"[..], 5), (b"a", 2), (b"b", 2)]);

@@ -387,7 +387,10 @@ mod tests {
     fn lowercase_matches_std_with_invalid_bytes_as_edges() {
         let mut out = Vec::new();
         lowercase_into("ΣΑΣ ΣΑΣα".as_bytes(), &mut out);
-        assert_eq!(out, "\u{3c3}\u{3b1}\u{3c2} \u{3c3}\u{3b1}\u{3c3}\u{3b1}".as_bytes());
+        assert_eq!(
+            out,
+            "\u{3c3}\u{3b1}\u{3c2} \u{3c3}\u{3b1}\u{3c3}\u{3b1}".as_bytes()
+        );
         out.clear();
         lowercase_into(b"\xce\xa3\xce\x91\xce\xa3\xff\xce\x91", &mut out);
         assert_eq!(out, b"\xcf\x83\xce\xb1\xcf\x82\xff\xce\xb1");

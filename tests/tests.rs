@@ -1,1 +1,7 @@
-//! placeholder
+//! rbag's integration tests: one binary, one module per concern.
+
+mod behavior;
+mod determinism;
+mod golden;
+mod man;
+mod util;

@@ -213,7 +213,10 @@ mod tests {
     fn block_size_one_gives_one_record_per_block() {
         let got = blocks(b"a\n\nbc\n", 1, 1);
         let data: Vec<_> = got.into_iter().map(|(_, d)| d).collect();
-        assert_eq!(data, vec![b"a\n".to_vec(), b"\n".to_vec(), b"bc\n".to_vec()]);
+        assert_eq!(
+            data,
+            vec![b"a\n".to_vec(), b"\n".to_vec(), b"bc\n".to_vec()]
+        );
     }
 
     proptest! {

@@ -95,7 +95,9 @@ pub fn check_readable(sources: &[Source]) -> Result<(), Error> {
 }
 
 fn is_glob(arg: &OsStr) -> bool {
-    arg.as_bytes().iter().any(|b| matches!(b, b'*' | b'?' | b'['))
+    arg.as_bytes()
+        .iter()
+        .any(|b| matches!(b, b'*' | b'?' | b'['))
 }
 
 fn expand_glob(pattern: &OsStr) -> Result<Vec<Source>, Error> {

@@ -1,0 +1,198 @@
+//! The determinism contract (SPEC section 6), proven by a matrix: every
+//! golden case that reads input is run again with `-j 1, 2, 8` x
+//! `--blocksize 1, 7, 64KiB, default` x the input as a file and as a pipe,
+//! and must give exactly the golden bytes and exit code.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use clap::Parser;
+use rbag::cli::{Cli, Command};
+
+use crate::util::{cases, fixtures, rbag};
+
+const THREADS: [&str; 3] = ["1", "2", "8"];
+const BLOCK_SIZES: [Option<&str>; 4] = [Some("1"), Some("7"), Some("64KiB"), None];
+
+struct Case {
+    name: String,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+fn load_cases() -> Vec<Case> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(cases()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let spec: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let args: Vec<String> = spec["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
+        let code = spec
+            .get("status")
+            .and_then(|s| s.get("code"))
+            .and_then(toml::Value::as_integer)
+            .unwrap_or(0) as i32;
+        let sibling = |ext: &str| std::fs::read(path.with_extension(ext)).ok();
+        found.push(Case {
+            name: path.file_stem().unwrap().to_string_lossy().into_owned(),
+            args,
+            stdin: sibling("stdin"),
+            code,
+            stdout: sibling("stdout").expect("every case has a .stdout file"),
+            stderr: sibling("stderr").expect("every case has a .stderr file"),
+        });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+fn run(args: &[String], stdin: Option<&[u8]>) -> Output {
+    let mut child = rbag()
+        .args(args)
+        .current_dir(fixtures())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.unwrap_or_default().to_vec();
+    let writer = std::thread::spawn(move || {
+        // The run may fail before reading its input; that is not our error.
+        let _ = pipe.write_all(&input);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
+}
+
+/// The case's single input file, if it has exactly one (so that it can be
+/// piped instead).
+fn single_input(case: &Case) -> Option<String> {
+    let argv = std::iter::once("rbag".to_owned()).chain(case.args.iter().cloned());
+    let Ok(Cli {
+        command: Some(Command::Wordcount(args)),
+        ..
+    }) = Cli::try_parse_from(argv)
+    else {
+        return None;
+    };
+    match args.files.as_slice() {
+        [only] if fixtures().join(only).is_file() && case.stdin.is_none() => {
+            Some(only.to_string_lossy().into_owned())
+        }
+        _ => None,
+    }
+}
+
+fn with_engine_flags(args: &[String], threads: &str, block_size: Option<&str>) -> Vec<String> {
+    // Flags go right after the subcommand so that a trailing `--` in a case
+    // could never swallow them.
+    let mut out = vec![args[0].clone(), "-j".into(), threads.into()];
+    if let Some(size) = block_size {
+        out.extend(["--blocksize".into(), size.into()]);
+    }
+    out.extend(args[1..].iter().cloned());
+    out
+}
+
+fn check(case: &Case, label: &str, output: &Output, stderr: &[u8], failures: &mut Vec<String>) {
+    let code = output.status.code().unwrap_or(-1);
+    if output.stdout != case.stdout || code != case.code || output.stderr != stderr {
+        failures.push(format!(
+            "{} [{label}]: exit {code} (want {}), stdout {} (want {} bytes), stderr:\n{}",
+            case.name,
+            case.code,
+            if output.stdout == case.stdout {
+                "same".to_owned()
+            } else {
+                format!("{} bytes, different", output.stdout.len())
+            },
+            case.stdout.len(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+}
+
+#[test]
+fn every_case_is_identical_across_threads_block_sizes_and_routes() {
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for case in load_cases() {
+        // Usage errors stop before any input is read; the matrix is about
+        // reading, and extra flags could only change the usage message.
+        if case.code == 2 || case.args.first().is_none_or(|a| a.starts_with('-')) {
+            continue;
+        }
+        let piped = single_input(&case);
+        for threads in THREADS {
+            for block_size in BLOCK_SIZES {
+                let args = with_engine_flags(&case.args, threads, block_size);
+                let label = format!(
+                    "-j {threads} --blocksize {}",
+                    block_size.unwrap_or("default")
+                );
+                let output = run(&args, case.stdin.as_deref());
+                check(
+                    &case,
+                    &format!("{label}, file"),
+                    &output,
+                    &case.stderr,
+                    &mut failures,
+                );
+                runs += 1;
+
+                if let Some(file) = &piped {
+                    let args: Vec<String> = args
+                        .iter()
+                        .map(|a| if a == file { "-".to_owned() } else { a.clone() })
+                        .collect();
+                    let content = std::fs::read(fixtures().join(file)).unwrap();
+                    let stderr = String::from_utf8_lossy(&case.stderr)
+                        .replace(&format!("{file}:"), "<stdin>:")
+                        .into_bytes();
+                    let output = run(&args, Some(&content));
+                    check(
+                        &case,
+                        &format!("{label}, pipe"),
+                        &output,
+                        &stderr,
+                        &mut failures,
+                    );
+                    runs += 1;
+                }
+            }
+        }
+    }
+    assert!(runs > 400, "the matrix ran only {runs} commands");
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} runs differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_matrix_sees_the_input_route() {
+    // Guard against a matrix that silently stops piping: the stdin route
+    // must exist for the plain text cases.
+    let cases = load_cases();
+    let genesis = cases
+        .iter()
+        .find(|c| c.name == "wordcount-genesis")
+        .unwrap();
+    assert_eq!(single_input(genesis).as_deref(), Some("genesis.txt"));
+    assert!(Path::new(&fixtures().join("genesis.txt")).is_file());
+}
