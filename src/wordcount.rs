@@ -121,7 +121,7 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         Tokenizer::new(splitter, lowercase, delimiter),
         args.input.strict_utf8,
     );
-    let total = sources.iter().map(Source::len).sum::<Option<u64>>();
+    let total = sources.iter().map(Source::known_size).sum::<Option<u64>>();
     let progress = Progress::new(args.exec.progress, total);
     let result = count(&engine, &task, &sources, &progress);
     progress.finish();
@@ -183,10 +183,142 @@ fn read_stopwords(path: &std::path::Path, lowercase: bool) -> Result<HashSet<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::is_word_char;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn char_len_counts_characters_and_stray_bytes() {
         assert_eq!(char_len("café".as_bytes()), 4);
         assert_eq!(char_len(b"a\xff\xfeb"), 4);
+    }
+
+    /// Pieces that stress the rules: case, final sigma, combining marks,
+    /// both apostrophes, Unicode and ASCII white space, CRLF, invalid bytes.
+    const PIECES: &[&[u8]] = &[
+        b"a",
+        b"B",
+        b"the",
+        b"THE",
+        b" ",
+        b"  ",
+        b"\n",
+        b"\r\n",
+        b"\t",
+        b"'",
+        b"don't",
+        b"_",
+        b"1",
+        b".",
+        b",",
+        b"-",
+        b"\xff",
+        b"\xc3",
+        b"\xe2\x82",
+        "\u{3a3}".as_bytes(),
+        "\u{3a3}\u{391}\u{3a3}".as_bytes(),
+        "\u{e9}".as_bytes(),
+        "e\u{301}".as_bytes(),
+        "\u{2019}".as_bytes(),
+        "\u{a0}".as_bytes(),
+        "\u{3000}".as_bytes(),
+        "\u{6771}".as_bytes(),
+        "\u{130}".as_bytes(),
+    ];
+
+    /// Decode to characters, an invalid byte sequence becoming `None`.
+    fn decode(text: &[u8]) -> Vec<(Option<char>, &[u8])> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let (ch, size) = bstr::decode_utf8(rest);
+            out.push((ch, &rest[..size]));
+            rest = &rest[size..];
+        }
+        out
+    }
+
+    /// The naive model of SPEC section 2: the whole input as one sequence
+    /// of characters, scanned once, one token at a time.
+    fn model(text: &[u8], words: bool, lowercase: bool) -> BTreeMap<Vec<u8>, u64> {
+        let chars = decode(text);
+        let is_word = |i: usize| chars.get(i).and_then(|c| c.0).is_some_and(is_word_char);
+        let in_token = |i: usize| -> bool {
+            if words {
+                is_word(i)
+                    || (matches!(chars[i].0, Some('\'' | '\u{2019}'))
+                        && i > 0
+                        && is_word(i - 1)
+                        && is_word(i + 1))
+            } else {
+                !chars[i].0.is_some_and(char::is_whitespace)
+            }
+        };
+        let mut counts = BTreeMap::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if !in_token(i) || (words && !is_word(i)) {
+                i += 1;
+                continue;
+            }
+            let mut token = Vec::new();
+            while i < chars.len() && in_token(i) {
+                token.extend_from_slice(chars[i].1);
+                i += 1;
+            }
+            if lowercase {
+                let mut lowered = Vec::new();
+                lowercase_into(&token, &mut lowered);
+                token = lowered;
+            }
+            *counts.entry(token).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    fn engine_counts(
+        text: &[u8],
+        words: bool,
+        lowercase: bool,
+        block_size: u64,
+        threads: usize,
+    ) -> BTreeMap<Vec<u8>, u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input.txt");
+        std::fs::write(&path, text).unwrap();
+        let engine = Engine::new(EngineOptions {
+            threads,
+            block_size,
+            delimiter: b'\n',
+            count_records: false,
+        })
+        .unwrap();
+        let splitter = if words {
+            Splitter::Words
+        } else {
+            Splitter::Whitespace
+        };
+        let task = WordCount::new(Tokenizer::new(splitter, lowercase, b'\n'), false);
+        let (counts, _) =
+            count(&engine, &task, &[Source::File(path)], &Progress::hidden()).unwrap();
+        counts.iter().map(|(k, c)| (k.to_vec(), c)).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn wordcount_equals_the_naive_model(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..120),
+            words in any::<bool>(),
+            lowercase in any::<bool>(),
+            block_size in 1u64..48,
+            threads in 1usize..4,
+        ) {
+            let text = pieces.concat();
+            let got = engine_counts(&text, words, lowercase, block_size, threads);
+            prop_assert!(!got.contains_key(&Vec::new()), "an empty token was counted");
+            prop_assert_eq!(got, model(&text, words, lowercase));
+        }
     }
 }

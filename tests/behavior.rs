@@ -1,1 +1,205 @@
-//! x
+//! Behaviour that needs logic rather than a golden file: closed pipes,
+//! atomic output files, progress and stats on stderr, completions.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::util::{fixtures, rbag};
+
+/// Many distinct words, so the output is far larger than a pipe buffer.
+fn many_words(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("many.txt");
+    let mut text = String::new();
+    for i in 0..200_000 {
+        text.push_str(&format!("word{i} "));
+        if i % 10 == 9 {
+            text.push('\n');
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_reader_closing_the_pipe_early_is_a_quiet_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = many_words(dir.path());
+    let mut child = rbag()
+        .arg("wordcount")
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // Dropping the reader closes the pipe, as `head -1` does.
+    let output = child.wait_with_output().unwrap();
+    assert!(first.ends_with("\t1\n"), "{first:?}");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn output_file_gets_exactly_what_stdout_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("counts.tsv");
+    let stdout = Command::new(env!("CARGO_BIN_EXE_rbag"))
+        .args(["wordcount", "genesis.txt"])
+        .current_dir(fixtures())
+        .output()
+        .unwrap()
+        .stdout;
+    Command::new(env!("CARGO_BIN_EXE_rbag"))
+        .args(["wordcount", "genesis.txt", "-o"])
+        .arg(&target)
+        .current_dir(fixtures())
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    assert_eq!(std::fs::read(&target).unwrap(), stdout);
+}
+
+#[test]
+fn a_failed_run_leaves_the_output_file_untouched_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("golden.tsv");
+    std::fs::write(&target, "old\t1\n").unwrap();
+    Command::new(env!("CARGO_BIN_EXE_rbag"))
+        .args(["wordcount", "--strict-utf8", "invalid-utf8.txt", "-o"])
+        .arg(&target)
+        .current_dir(fixtures())
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "invalid-utf8.txt:1:7: invalid UTF-8",
+        ));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\t1\n");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["golden.tsv"]);
+}
+
+#[test]
+fn an_output_file_in_a_missing_directory_fails_before_reading() {
+    let mut child = rbag()
+        .args(["wordcount", "-o", "no/such/dir/out.tsv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep stdin open: a run that waited for input would hang here, so a
+    // prompt exit shows the check happens first.
+    let stdin = child.stdin.take().unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "rbag: no/such/dir/out.tsv: no such file or directory\n"
+    );
+}
+
+#[test]
+fn stats_go_to_stderr_only() {
+    Command::new(env!("CARGO_BIN_EXE_rbag"))
+        .args(["wordcount", "--stats", "--top", "1", "genesis.txt"])
+        .current_dir(fixtures())
+        .assert()
+        .success()
+        .stdout("the\t85\n")
+        .stderr(predicate::str::is_match(
+            r"^rbag: stats: 1 input\(s\), 3036 bytes in 1 block\(s\), 80 record\(s\), 605 token\(s\), 152 distinct, [0-9.]+ s \([0-9.]+ MB/s\)\n$",
+        )
+        .unwrap());
+}
+
+#[test]
+fn progress_always_draws_on_stderr_and_never_touches_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = many_words(dir.path());
+    let quiet = rbag()
+        .args(["wordcount", "--top", "3"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let drawn = rbag()
+        .args([
+            "wordcount",
+            "--progress",
+            "always",
+            "--blocksize",
+            "4KiB",
+            "--top",
+            "3",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(drawn.status.code(), Some(0));
+    assert_eq!(drawn.stdout, quiet.stdout);
+    assert!(quiet.stderr.is_empty());
+    assert!(!drawn.stderr.is_empty(), "--progress always drew nothing");
+}
+
+#[test]
+fn stdin_and_a_file_give_the_same_bytes() {
+    let content = std::fs::read(fixtures().join("unicode.txt")).unwrap();
+    let mut child = rbag()
+        .args(["wordcount", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&content).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    let from_file = rbag()
+        .args(["wordcount", "unicode.txt"])
+        .current_dir(fixtures())
+        .output()
+        .unwrap();
+    assert!(!piped.stdout.is_empty());
+    assert_eq!(piped.stdout, from_file.stdout);
+}
+
+#[test]
+fn completions_mention_every_visible_long_flag() {
+    use clap::CommandFactory;
+    let mut cmd = rbag::cli::Cli::command();
+    cmd.build();
+    let wordcount = cmd.find_subcommand("wordcount").unwrap();
+    let bash = rbag()
+        .args(["--generate", "complete-bash"])
+        .output()
+        .unwrap();
+    assert_eq!(bash.status.code(), Some(0));
+    let script = String::from_utf8(bash.stdout).unwrap();
+    for arg in wordcount.get_arguments().filter(|a| !a.is_hide_set()) {
+        if let Some(long) = arg.get_long() {
+            assert!(
+                script.contains(&format!("--{long}")),
+                "bash completion lacks --{long}"
+            );
+        }
+    }
+    for shell in [
+        "complete-zsh",
+        "complete-fish",
+        "complete-elvish",
+        "complete-powershell",
+    ] {
+        let out = rbag().args(["--generate", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(out.stdout.len() > 100, "{shell} is empty");
+    }
+}

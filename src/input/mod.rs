@@ -46,7 +46,7 @@ impl Source {
     }
 
     /// The size in bytes when it is known in advance (regular files).
-    pub fn len(&self) -> Option<u64> {
+    pub fn known_size(&self) -> Option<u64> {
         match self {
             Source::Stdin => None,
             Source::File(path) => std::fs::metadata(path)
