@@ -238,7 +238,7 @@ impl Tokenizer {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn emit_token<F: FnMut(&[u8])>(
         &self,
         token: &[u8],
