@@ -89,11 +89,17 @@ impl Tokenizer {
                     block.make_ascii_lowercase();
                 }
                 let block: &[u8] = block;
-                if matches!(self.splitter, Splitter::Words) {
-                    self.words(block, scratch, &mut emit);
-                } else {
-                    self.whitespace(block, scratch, &mut emit);
-                }
+                let lowercase = self.lowercase;
+                self.scan(block, |start, end, non_ascii| {
+                    let token = &block[start..end];
+                    if non_ascii && lowercase {
+                        scratch.clear();
+                        lowercase_into(token, scratch);
+                        emit(scratch);
+                    } else {
+                        emit(token);
+                    }
+                });
             }
             Splitter::Pattern(regex) => {
                 for record in block.split(|&b| b == self.delimiter) {
@@ -116,7 +122,36 @@ impl Tokenizer {
         }
     }
 
-    fn whitespace<F: FnMut(&[u8])>(&self, block: &[u8], scratch: &mut Vec<u8>, emit: &mut F) {
+    /// Call `emit` with the byte range of every token of `text` as it is
+    /// (no lowercasing), in order. Only for the words and whitespace
+    /// splitters; a pattern splitter yields nothing here.
+    #[inline]
+    pub fn for_each_range<F: FnMut(usize, usize)>(&self, text: &[u8], mut emit: F) {
+        match &self.splitter {
+            Splitter::Words | Splitter::Whitespace => {
+                self.scan(text, |start, end, _| emit(start, end));
+            }
+            Splitter::Pattern(regex) => {
+                for found in regex.find_iter(text) {
+                    if !found.is_empty() {
+                        emit(found.start(), found.end());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Run the splitter's scanner, calling `token(start, end, non_ascii)`.
+    #[inline(always)]
+    fn scan<F: FnMut(usize, usize, bool)>(&self, block: &[u8], mut token: F) {
+        if matches!(self.splitter, Splitter::Words) {
+            self.words(block, &mut token);
+        } else {
+            self.whitespace(block, &mut token);
+        }
+    }
+
+    fn whitespace<F: FnMut(usize, usize, bool)>(&self, block: &[u8], emit: &mut F) {
         let classes = &self.classes;
         let end = block.len();
         let mut at = 0;
@@ -165,11 +200,11 @@ impl Tokenizer {
                     _ => at += 1,
                 }
             }
-            self.emit_token(&block[start..at], non_ascii, scratch, emit);
+            emit(start, at, non_ascii);
         }
     }
 
-    fn words<F: FnMut(&[u8])>(&self, block: &[u8], scratch: &mut Vec<u8>, emit: &mut F) {
+    fn words<F: FnMut(usize, usize, bool)>(&self, block: &[u8], emit: &mut F) {
         let classes = &self.classes;
         let end = block.len();
         let mut at = 0;
@@ -221,7 +256,7 @@ impl Tokenizer {
                     }
                 }
             }
-            self.emit_token(&block[start..at], non_ascii, scratch, emit);
+            emit(start, at, non_ascii);
         }
     }
 
@@ -235,23 +270,6 @@ impl Tokenizer {
                 Class::NonAscii => decode_utf8(&block[at..]).0.is_some_and(is_word_char),
                 _ => false,
             },
-        }
-    }
-
-    #[inline(always)]
-    fn emit_token<F: FnMut(&[u8])>(
-        &self,
-        token: &[u8],
-        non_ascii: bool,
-        scratch: &mut Vec<u8>,
-        emit: &mut F,
-    ) {
-        if non_ascii && self.lowercase {
-            scratch.clear();
-            lowercase_into(token, scratch);
-            emit(scratch);
-        } else {
-            emit(token);
         }
     }
 }
