@@ -79,6 +79,10 @@ pub enum Generate {
     Man,
     /// man/rbag-wordcount.1
     ManWordcount,
+    /// man/rbag-run.1
+    ManRun,
+    /// man/rbag-freq.1
+    ManFreq,
     CompleteBash,
     CompleteZsh,
     CompleteFish,
@@ -95,6 +99,168 @@ pub enum Command {
         after_help = WORDCOUNT_AFTER_HELP
     )]
     Wordcount(WordcountArgs),
+
+    /// Run a bag pipeline: map, filter, flatten, then reduce
+    #[command(
+        long_about = RUN_LONG_ABOUT,
+        after_help = RUN_AFTER_HELP,
+        after_long_help = PIPELINE_HELP
+    )]
+    Run(RunArgs),
+
+    /// Count how often each record (or JSON field) occurs
+    #[command(long_about = FREQ_LONG_ABOUT, after_help = FREQ_AFTER_HELP)]
+    Freq(FreqArgs),
+}
+
+const RUN_LONG_ABOUT: &str = "\
+Run a pipeline over the records of the input. Records are lines (or JSON \
+values with --jsonl); each goes through the map, filter and flatten stages, \
+and the records that come out are either reduced (frequencies, count, sum, \
+...) into one answer, or printed in input order as they are ready.
+
+The pipeline is one argument: quote it for the shell with single quotes, and \
+write regexes as /.../ and strings as \"...\" inside it. It is checked before \
+any input is read.";
+
+const RUN_AFTER_HELP: &str = "\
+Examples:
+  rbag run 'words | lower | frequencies' book.txt      the same as rbag wordcount
+  rbag run 'pluck .user.lang | frequencies' tweets.jsonl
+  rbag run 'filter .age >= 30 | pluck .name | take 5' people.jsonl
+  rbag run 'extract /status=(\\d+)/ | frequencies' app.log
+  rbag run 'len | mean' book.txt
+See 'rbag run --help' for every stage.";
+
+/// The pipeline language, for `rbag run --help` and the man pages.
+pub const PIPELINE_HELP: &str = "\
+Pipeline stages (separated by '|'; at most one reduction, last):
+
+Map (one record in, one out):
+  lower, upper             Unicode case mapping
+  trim                     drop white space at both ends
+  pluck PATH               the value at a JSON path: .a.b  .a[0]  .a[-1]  .[\"odd key\"]
+                           (records without it are dropped, and counted in --stats)
+  replace /RE/ \"TEXT\"      replace every match; $1 or ${name} insert a group
+  extract /RE/             the first group of the first match, else the whole match
+                           (records without a match are dropped)
+  len                      length: characters of text, elements of an array
+  json                     parse text as JSON
+  text                     JSON as text (a string's content, else compact JSON)
+
+Filter (keep some records):
+  filter /RE/              keep records that match (remove /RE/ drops them)
+  filter len >= 3          compare the length: == != < <= > >=
+  filter .age > 30         compare a JSON value with a number, \"string\", true,
+  filter .lang == \"en\"     false or null (records without the path never pass)
+  filter .flag             keep records where the path is present and not
+                           null or false
+  nonempty                 drop empty text, null, \"\", [] and {}
+
+Flatten (one record in, any number out):
+  words                    the words of the text (as rbag wordcount splits them)
+  split \",\"  split /RE/    the pieces between separators (empty pieces kept)
+  chars                    each character
+  explode                  the elements of a JSON array
+
+Reduce (last):
+  frequencies (freq)       each distinct record with its count, most frequent first
+  count                    the number of records
+  distinct                 each distinct record once, in byte order
+  sum, min, max, mean      of numbers (JSON numbers, or text that is one);
+                           integer sums are exact, float sums exactly rounded
+  topk K [by PATH]         the K largest records (by the value at PATH), ties in
+                           input order
+  take N                   the first N records in input order; reading stops there
+
+Without a reduction, records stream out in input order: unchanged records as
+their original bytes, changed text as text, JSON strings as text, other JSON
+as compact JSON with sorted keys. Regex flags follow the closing slash: /x/i.";
+
+const FREQ_LONG_ABOUT: &str = "\
+Count how often each record occurs: each line of text, or each JSON value \
+(equal values count together whatever the order of their keys), or with \
+--field the value at a JSON path. The same as rbag run 'frequencies' (or \
+'pluck PATH | frequencies').";
+
+const FREQ_AFTER_HELP: &str = "\
+Examples:
+  rbag freq access.log --top 10
+  rbag freq --field .user.lang tweets.jsonl
+  rbag freq --field .status --format jsonl events.ndjson";
+
+/// Arguments of `rbag run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline, one argument: stages separated by '|', e.g.
+    /// 'pluck .lang | frequencies'.
+    #[arg(value_name = "PIPELINE")]
+    pub pipeline: String,
+
+    /// Files to read; '-' or none means standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
+
+    #[command(flatten)]
+    pub records: RecordOptions,
+
+    #[command(flatten)]
+    pub input: InputOptions,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
+
+    #[command(flatten)]
+    pub exec: ExecOptions,
+}
+
+/// Arguments of `rbag freq`.
+#[derive(Debug, Args)]
+pub struct FreqArgs {
+    /// Files to read; '-' or none means standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
+
+    /// Count the value at this JSON path (e.g. .user.lang) instead of the
+    /// whole record.
+    #[arg(long, value_name = "PATH")]
+    pub field: Option<String>,
+
+    #[command(flatten)]
+    pub records: RecordOptions,
+
+    #[command(flatten)]
+    pub input: InputOptions,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
+
+    #[command(flatten)]
+    pub exec: ExecOptions,
+}
+
+/// What records are and what to do with bad ones.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Records")]
+pub struct RecordOptions {
+    /// Records are JSON values, one per non-blank line (automatic when every
+    /// FILE ends in .jsonl or .ndjson).
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// Keep a carriage return before a newline as part of the record.
+    #[arg(long)]
+    pub keep_cr: bool,
+
+    /// Skip lines that are not valid JSON (and text the json stage cannot
+    /// parse) instead of failing; they are counted and summarised on
+    /// standard error.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+
+    /// Write the skipped lines, as they were, to FILE.
+    #[arg(long, value_name = "FILE", requires = "skip_bad_lines")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// Arguments of `rbag wordcount`.
@@ -186,7 +352,8 @@ pub struct OutputOptions {
     #[arg(long, value_enum, default_value_t = SortOrder::Count, value_name = "ORDER")]
     pub sort: SortOrder,
 
-    /// Print only the first K rows of the sorted table.
+    /// Print only the first K rows of the sorted table (a table that is cut
+    /// cannot be merged with others later).
     #[arg(long, value_name = "K")]
     pub top: Option<usize>,
 

@@ -50,6 +50,9 @@ pub struct BlockFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FailureKind {
     InvalidUtf8,
+    /// Any other bad data, described by the message (invalid JSON, a value
+    /// a stage cannot handle).
+    Data(String),
 }
 
 /// How to cut and schedule the input.
@@ -68,9 +71,83 @@ pub struct RunStats {
     pub sources: usize,
     pub bytes: u64,
     pub blocks: u64,
-    /// Only counted when [`EngineOptions::count_records`] is set.
+    /// Only counted when [`EngineOptions::count_records`] is set or the
+    /// task may fail.
     pub records: u64,
     pub seconds: f64,
+    /// Records per block, when counted, to turn a position in a block into
+    /// a line number.
+    blocks_records: Vec<BlockLines>,
+}
+
+impl RunStats {
+    /// The line (record) number in its source of line `line_in_block`
+    /// (0-based) of block `seq`. Needs the records to have been counted.
+    pub fn line_number(&self, seq: u64, source: usize, line_in_block: u64) -> u64 {
+        lines_before(&self.blocks_records, seq, source) + line_in_block + 1
+    }
+}
+
+/// A shared handle to steer a run from outside the workers: stop reading
+/// after a block, and bound how far the reader may run ahead of an ordered
+/// consumer of the blocks' results.
+pub struct Control {
+    stop_after: AtomicU64,
+    permits: Option<(Sender<()>, Receiver<()>)>,
+}
+
+impl Control {
+    /// A control; with `window`, at most that many blocks are read before
+    /// [`Control::release`] is called for the earliest.
+    pub fn new(window: Option<usize>) -> Control {
+        let permits = window.map(|n| {
+            let (tx, rx) = crossbeam_channel::bounded(n.max(1));
+            for _ in 0..n.max(1) {
+                let _ = tx.send(());
+            }
+            (tx, rx)
+        });
+        Control {
+            stop_after: AtomicU64::new(u64::MAX),
+            permits,
+        }
+    }
+
+    /// Process no block after `seq` (blocks up to `seq` are still done).
+    pub fn stop_after(&self, seq: u64) {
+        self.stop_after.fetch_min(seq, Ordering::Relaxed);
+    }
+
+    /// Whether block `seq` is still wanted.
+    pub fn wanted(&self, seq: u64) -> bool {
+        seq <= self.stop_after.load(Ordering::Relaxed)
+    }
+
+    /// The consumer is done with one block: the reader may read another.
+    pub fn release(&self) {
+        if let Some((tx, _)) = &self.permits {
+            let _ = tx.try_send(());
+        }
+    }
+
+    /// Wait for room to read block `seq`; false once it is not wanted.
+    fn acquire(&self, seq: u64) -> bool {
+        let Some((_, rx)) = &self.permits else {
+            return self.wanted(seq);
+        };
+        loop {
+            if !self.wanted(seq) {
+                return false;
+            }
+            // A consumer that stopped releases nothing more; polling the
+            // stop flag keeps the reader from waiting on it forever.
+            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(()) => return true,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+    }
 }
 
 /// A configured engine with its thread pool.
@@ -94,27 +171,20 @@ enum Located {
     },
 }
 
-struct FirstFailure {
-    /// The lowest failing block sequence so far; no later block is worth
+struct FirstFailure<'c> {
+    /// Stopped at the lowest failing block so far: no later block is worth
     /// reading or processing.
-    stop_after: AtomicU64,
+    control: &'c Control,
     failure: Mutex<Option<(u64, Located)>>,
 }
 
-impl FirstFailure {
-    fn new() -> Self {
-        FirstFailure {
-            stop_after: AtomicU64::new(u64::MAX),
-            failure: Mutex::new(None),
-        }
-    }
-
+impl FirstFailure<'_> {
     fn wanted(&self, seq: u64) -> bool {
-        seq <= self.stop_after.load(Ordering::Relaxed)
+        self.control.wanted(seq)
     }
 
     fn record(&self, seq: u64, located: Located) {
-        self.stop_after.fetch_min(seq, Ordering::Relaxed);
+        self.control.stop_after(seq);
         let mut slot = self.failure.lock().unwrap_or_else(|e| e.into_inner());
         if slot.as_ref().is_none_or(|(first, _)| seq < *first) {
             *slot = Some((seq, located));
@@ -124,6 +194,7 @@ impl FirstFailure {
 
 /// Per-block record counts, kept to turn a failure's position in its block
 /// into a line (record) number in its source.
+#[derive(Debug, Clone)]
 struct BlockLines {
     seq: u64,
     source: usize,
@@ -161,13 +232,30 @@ impl Engine {
         sources: &[Source],
         progress: &Progress,
     ) -> Result<(Vec<T::Partial>, RunStats), Error> {
+        self.run_with(task, sources, progress, &Control::new(None))
+    }
+
+    /// [`Engine::run`], steered by `control`.
+    ///
+    /// # Errors
+    /// As [`Engine::run`].
+    pub fn run_with<T: BlockTask>(
+        &self,
+        task: &T,
+        sources: &[Source],
+        progress: &Progress,
+        control: &Control,
+    ) -> Result<(Vec<T::Partial>, RunStats), Error> {
         let started = Instant::now();
         let threads = self.pool.current_num_threads();
         // Two blocks queued per worker keep every worker busy while the
         // reader fills the next one; more would only hold memory.
         let (block_tx, block_rx) = crossbeam_channel::bounded::<Block>(2 * threads);
         let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let first = FirstFailure::new();
+        let first = FirstFailure {
+            control,
+            failure: Mutex::new(None),
+        };
         let count_lines = self.options.count_records || task.may_fail();
         let delimiter = self.options.delimiter;
 
@@ -204,6 +292,7 @@ impl Engine {
         }
         stats.records = lines.iter().map(|l| l.records).sum();
         stats.seconds = started.elapsed().as_secs_f64();
+        stats.blocks_records = lines;
         Ok((partials, stats))
     }
 
@@ -212,7 +301,7 @@ impl Engine {
         sources: &[Source],
         block_tx: Sender<Block>,
         recycle_rx: Receiver<Vec<u8>>,
-        first: &FirstFailure,
+        first: &FirstFailure<'_>,
     ) -> RunStats {
         let mut stats = RunStats {
             sources: sources.len(),
@@ -229,7 +318,7 @@ impl Engine {
             };
             let mut reader =
                 BlockReader::new(input, self.options.block_size, self.options.delimiter);
-            while first.wanted(seq) {
+            while first.control.acquire(seq) {
                 let buffer = recycle_rx.try_recv().unwrap_or_default();
                 match reader.next_block(seq, index, buffer) {
                     Ok(Some(block)) => {
@@ -257,7 +346,7 @@ fn work<T: BlockTask>(
     task: &T,
     blocks: &Receiver<Block>,
     recycle: &Sender<Vec<u8>>,
-    first: &FirstFailure,
+    first: &FirstFailure<'_>,
     progress: &Progress,
     count_records: Option<u8>,
 ) -> (T::Partial, Vec<BlockLines>) {
@@ -313,13 +402,8 @@ fn locate(seq: u64, located: Located, sources: &[Source], lines: &[BlockLines]) 
             column,
             kind,
         } => {
-            let lines_before: u64 = lines
-                .iter()
-                .filter(|l| l.source == source && l.seq < seq)
-                .map(|l| l.records)
-                .sum();
             let path = sources[source].name();
-            let line = lines_before + line_in_block + 1;
+            let line = lines_before(lines, seq, source) + line_in_block + 1;
             match kind {
                 FailureKind::InvalidUtf8 => Error::InvalidUtf8 {
                     path,
@@ -327,9 +411,23 @@ fn locate(seq: u64, located: Located, sources: &[Source], lines: &[BlockLines]) 
                     column,
                     offset,
                 },
+                FailureKind::Data(message) => Error::BadData {
+                    path,
+                    line,
+                    column,
+                    message,
+                },
             }
         }
     }
+}
+
+fn lines_before(lines: &[BlockLines], seq: u64, source: usize) -> u64 {
+    lines
+        .iter()
+        .filter(|l| l.source == source && l.seq < seq)
+        .map(|l| l.records)
+        .sum()
 }
 
 fn count_byte(byte: u8, data: &[u8]) -> u64 {

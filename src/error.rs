@@ -47,6 +47,28 @@ pub enum Error {
         offset: u64,
     },
 
+    /// Bad data at a known position: invalid JSON, a value a stage cannot
+    /// handle.
+    #[error("{path}:{line}:{column}: {message}")]
+    BadData {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+
+    /// A pipeline that does not parse.
+    #[error("pipeline: {line}:{column}: {message}")]
+    Pipeline {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A reduction with no answer (the minimum of no numbers, an overflow).
+    #[error("{0}")]
+    NoResult(String),
+
     /// A command-line value that parsed but cannot be used.
     #[error("{0}")]
     Usage(String),
@@ -56,7 +78,7 @@ impl Error {
     /// The process exit status this error maps to (SPEC section 7).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::BadGlob { .. } => EXIT_USAGE,
+            Error::Usage(_) | Error::BadGlob { .. } | Error::Pipeline { .. } => EXIT_USAGE,
             _ => EXIT_RUNTIME,
         }
     }

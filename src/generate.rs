@@ -19,7 +19,13 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let mut pages = vec![(String::from("rbag.1"), render_man(&root, &root_sections()))];
     for sub in root.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("rbag-{}.1", sub.get_name());
-        pages.push((name, render_man(sub, &subcommand_sections(sub.get_name()))));
+        let verbatim: &[Verbatim] = if sub.get_name() == "run" {
+            &[("PIPELINE", crate::cli::PIPELINE_HELP)]
+        } else {
+            &[]
+        };
+        let sections = subcommand_sections(sub.get_name());
+        pages.push((name, render_man_with(sub, &sections, verbatim)));
     }
     pages
 }
@@ -33,6 +39,8 @@ pub fn print(what: Generate) -> Result<(), Error> {
     let shell = match what {
         Generate::Man => return write_stdout(&page("rbag.1")),
         Generate::ManWordcount => return write_stdout(&page("rbag-wordcount.1")),
+        Generate::ManRun => return write_stdout(&page("rbag-run.1")),
+        Generate::ManFreq => return write_stdout(&page("rbag-freq.1")),
         Generate::CompleteBash => Shell::Bash,
         Generate::CompleteZsh => Shell::Zsh,
         Generate::CompleteFish => Shell::Fish,
@@ -62,7 +70,14 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
 /// list of (bold?, text) runs.
 type Section = (&'static str, Vec<Vec<(bool, &'static str)>>);
 
+/// A section printed as preformatted text (the pipeline reference).
+type Verbatim = (&'static str, &'static str);
+
 fn render_man(cmd: &clap::Command, extra: &[Section]) -> Vec<u8> {
+    render_man_with(cmd, extra, &[])
+}
+
+fn render_man_with(cmd: &clap::Command, extra: &[Section], verbatim: &[Verbatim]) -> Vec<u8> {
     let man = Man::new(cmd.clone());
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
@@ -75,6 +90,14 @@ fn render_man(cmd: &clap::Command, extra: &[Section]) -> Vec<u8> {
         let _ = man.render_subcommands_section(&mut out);
     }
     let mut roff = Roff::new();
+    for (title, text) in verbatim {
+        roff.control("SH", [*title]);
+        roff.control("nf", []);
+        for line in text.lines() {
+            roff.text([roman(line)]);
+        }
+        roff.control("fi", []);
+    }
     for (title, paragraphs) in extra {
         roff.control("SH", [*title]);
         for (i, paragraph) in paragraphs.iter().enumerate() {
@@ -201,6 +224,62 @@ fn subcommand_sections(name: &str) -> Vec<Section> {
                 ],
             ],
         ),
+        "run" => (
+            "EXAMPLES",
+            vec![
+                vec![
+                    (true, "rbag run 'words | lower | frequencies' book.txt"),
+                    (false, "  the same bytes as rbag wordcount book.txt."),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag run 'pluck .user.lang | frequencies' tweets.jsonl",
+                    ),
+                    (false, "  how often each language occurs."),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag run 'filter .age >= 30 | pluck .name | take 5' people.jsonl",
+                    ),
+                    (
+                        false,
+                        "  the names of the first five people aged 30 or more; reading stops once they are found.",
+                    ),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag run 'extract /status=(\\d+)/ | frequencies' app.log",
+                    ),
+                    (false, "  status codes of a log, most frequent first."),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag run 'pluck .bytes | sum' --skip-bad-lines --rejects bad.jsonl events.jsonl",
+                    ),
+                    (
+                        false,
+                        "  an exact sum, skipping lines that are not JSON and keeping them in bad.jsonl.",
+                    ),
+                ],
+            ],
+        ),
+        "freq" => (
+            "EXAMPLES",
+            vec![
+                vec![
+                    (true, "rbag freq access.log --top 10"),
+                    (false, "  the ten most frequent lines."),
+                ],
+                vec![
+                    (true, "rbag freq --field .user.lang tweets.jsonl"),
+                    (false, "  how often each value of a JSON field occurs."),
+                ],
+            ],
+        ),
         _ => ("EXAMPLES", vec![]),
     };
     vec![examples, determinism(), exit_status()]
@@ -214,7 +293,18 @@ mod tests {
     fn every_subcommand_has_a_page_with_examples_and_exit_status() {
         let pages = man_pages();
         assert_eq!(pages[0].0, "rbag.1");
-        assert!(pages.iter().any(|(n, _)| n == "rbag-wordcount.1"));
+        for page in ["rbag-wordcount.1", "rbag-run.1", "rbag-freq.1"] {
+            assert!(pages.iter().any(|(n, _)| n == page), "{page}");
+        }
+        let run =
+            String::from_utf8_lossy(&pages.iter().find(|(n, _)| n == "rbag-run.1").unwrap().1)
+                .into_owned();
+        for stage in crate::pipeline::parse::STAGE_NAMES {
+            assert!(
+                run.contains(stage),
+                "the run man page does not mention '{stage}'"
+            );
+        }
         for (name, text) in &pages {
             let text = String::from_utf8_lossy(text);
             assert!(text.contains(".SH \"EXIT STATUS\""), "{name}");

@@ -14,6 +14,8 @@ pub mod numbers;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod reduce;
+pub mod run;
 pub mod tokenize;
 pub mod wordcount;
 
@@ -30,6 +32,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     }
     match cli.command {
         Some(Command::Wordcount(args)) => wordcount::run(args),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Freq(args)) => run::freq(args),
         None => Err(Error::Usage(
             "a command is required (try 'rbag wordcount FILE' or 'rbag --help')".into(),
         )),

@@ -12,9 +12,28 @@ use rayon::slice::ParallelSliceMut;
 
 use crate::cli::{Format, SortOrder};
 use crate::error::Error;
+use crate::pipeline::item::{KeyKind, write_key_json};
 
 /// One row of a count table.
-pub type Row<'a> = (&'a [u8], u64);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub key: &'a [u8],
+    pub count: u64,
+    /// Text keys print as text in TSV and CSV and as JSON strings in JSON
+    /// output; JSON keys (numbers, objects, ...) as their canonical JSON.
+    pub kind: KeyKind,
+}
+
+impl<'a> Row<'a> {
+    /// A row with a text key.
+    pub fn text(key: &'a [u8], count: u64) -> Row<'a> {
+        Row {
+            key,
+            count,
+            kind: KeyKind::Text,
+        }
+    }
+}
 
 /// Sort `rows` into the output order and apply `--min-count` and `--top`.
 ///
@@ -28,7 +47,7 @@ pub fn arrange(
     pool: &rayon::ThreadPool,
 ) {
     if let Some(min) = min_count {
-        rows.retain(|&(_, count)| count >= min);
+        rows.retain(|row| row.count >= min);
     }
     let order = match sort {
         SortOrder::Count => by_count,
@@ -47,11 +66,13 @@ pub fn arrange(
 }
 
 fn by_count(a: &Row<'_>, b: &Row<'_>) -> Ordering {
-    b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0))
+    b.count.cmp(&a.count).then_with(|| by_key(a, b))
 }
 
+/// Key bytes, then text before JSON (the two can print alike: text `42`
+/// and the number 42).
 fn by_key(a: &Row<'_>, b: &Row<'_>) -> Ordering {
-    a.0.cmp(b.0)
+    a.key.cmp(b.key).then(a.kind.cmp(&b.kind))
 }
 
 /// Write `rows` in `format`.
@@ -62,25 +83,25 @@ pub fn write_table(out: &mut dyn Write, rows: &[Row<'_>], format: Format) -> io:
     let mut number = itoa::Buffer::new();
     match format {
         Format::Tsv => {
-            for &(key, count) in rows {
-                write_tsv_key(out, key)?;
+            for row in rows {
+                write_tsv_key(out, row.key)?;
                 out.write_all(b"\t")?;
-                out.write_all(number.format(count).as_bytes())?;
+                out.write_all(number.format(row.count).as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }
         Format::Csv => {
             out.write_all(b"key,count\n")?;
-            for &(key, count) in rows {
-                write_csv_field(out, key)?;
+            for row in rows {
+                write_csv_field(out, row.key)?;
                 out.write_all(b",")?;
-                out.write_all(number.format(count).as_bytes())?;
+                out.write_all(number.format(row.count).as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }
         Format::Jsonl => {
-            for &(key, count) in rows {
-                write_json_row(out, key, count)?;
+            for row in rows {
+                write_json_row(out, row)?;
                 out.write_all(b"\n")?;
             }
         }
@@ -89,8 +110,8 @@ pub fn write_table(out: &mut dyn Write, rows: &[Row<'_>], format: Format) -> io:
                 return out.write_all(b"[]\n");
             }
             out.write_all(b"[\n")?;
-            for (i, &(key, count)) in rows.iter().enumerate() {
-                write_json_row(out, key, count)?;
+            for (i, row) in rows.iter().enumerate() {
+                write_json_row(out, row)?;
                 out.write_all(if i + 1 < rows.len() { b",\n" } else { b"\n" })?;
             }
             out.write_all(b"]\n")?;
@@ -141,13 +162,13 @@ fn write_csv_field(out: &mut dyn Write, field: &[u8]) -> io::Result<()> {
     out.write_all(b"\"")
 }
 
-/// `{"key":...,"count":...}`; bytes that are not UTF-8 become U+FFFD, since
-/// JSON strings cannot hold them.
-fn write_json_row(out: &mut dyn Write, key: &[u8], count: u64) -> io::Result<()> {
+/// `{"key":...,"count":...}`; in a text key, bytes that are not UTF-8
+/// become U+FFFD, since JSON strings cannot hold them.
+fn write_json_row(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
     out.write_all(b"{\"key\":")?;
-    serde_json::to_writer(&mut *out, &*String::from_utf8_lossy(key))?;
+    write_key_json(out, row.kind, row.key)?;
     out.write_all(b",\"count\":")?;
-    out.write_all(itoa::Buffer::new().format(count).as_bytes())?;
+    out.write_all(itoa::Buffer::new().format(row.count).as_bytes())?;
     out.write_all(b"}")
 }
 
@@ -189,36 +210,84 @@ impl Destination {
         })
     }
 
-    /// Write with `fill` and, for a file, move it into place.
+    /// A buffered writer to the destination (for a file, to its temporary
+    /// file until [`Destination::commit`]).
     ///
     /// # Errors
-    /// A write error; a reader closing stdout early is reported as
-    /// [`Error::Stdout`] with kind `BrokenPipe`, which callers treat as
-    /// success.
+    /// The temporary file cannot be opened a second time.
+    pub fn sink(&self) -> Result<Box<dyn Write + Send>, Error> {
+        match self {
+            Destination::Stdout => Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))),
+            Destination::File { path, temp } => {
+                let file = temp
+                    .as_file()
+                    .try_clone()
+                    .map_err(|e| Error::io(path.to_string_lossy(), e))?;
+                Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+            }
+        }
+    }
+
+    /// The error for a failed write to this destination. A reader closing
+    /// stdout early becomes [`Error::Stdout`] with kind `BrokenPipe`, which
+    /// callers treat as success.
+    pub fn error(&self, err: io::Error) -> Error {
+        match self {
+            Destination::Stdout => Error::Stdout(err),
+            Destination::File { path, .. } => Error::io(path.to_string_lossy(), err),
+        }
+    }
+
+    /// Move a file destination into place; nothing to do for stdout.
+    ///
+    /// # Errors
+    /// The rename failed.
+    pub fn commit(self) -> Result<(), Error> {
+        match self {
+            Destination::Stdout => Ok(()),
+            Destination::File { path, temp } => temp
+                .persist(&path)
+                .map(drop)
+                .map_err(|e| Error::io(path.to_string_lossy(), e.error)),
+        }
+    }
+
+    /// Write everything with `fill`, then commit.
+    ///
+    /// # Errors
+    /// As [`Destination::sink`], [`Destination::error`] and
+    /// [`Destination::commit`].
     pub fn write_with(
         self,
         fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), Error> {
-        match self {
-            Destination::Stdout => {
-                let stdout = io::stdout();
-                let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-                fill(&mut out)
-                    .and_then(|()| out.flush())
-                    .map_err(Error::Stdout)
-            }
-            Destination::File { path, temp } => {
-                let name = path.to_string_lossy().into_owned();
-                let mut out = BufWriter::with_capacity(1 << 16, temp.as_file());
-                fill(&mut out)
-                    .and_then(|()| out.flush())
-                    .map_err(|e| Error::io(&name, e))?;
-                drop(out);
-                temp.persist(&path).map_err(|e| Error::io(name, e.error))?;
-                Ok(())
-            }
-        }
+        let mut sink = self.sink()?;
+        fill(&mut sink)
+            .and_then(|()| sink.flush())
+            .map_err(|e| self.error(e))?;
+        drop(sink);
+        self.commit()
     }
+}
+
+/// Sort, cut and print a count table.
+///
+/// # Errors
+/// As [`Destination::write_with`].
+pub fn print_table(
+    destination: Destination,
+    mut rows: Vec<Row<'_>>,
+    options: &crate::cli::OutputOptions,
+    pool: &rayon::ThreadPool,
+) -> Result<(), Error> {
+    arrange(
+        &mut rows,
+        options.sort,
+        options.top,
+        options.min_count,
+        pool,
+    );
+    destination.write_with(|w| write_table(w, &rows, options.format))
 }
 
 #[cfg(test)]
@@ -233,13 +302,13 @@ mod tests {
 
     #[test]
     fn tsv_escapes_keys_so_they_round_trip() {
-        let rows = [(&b"a\tb\\c\nd\re"[..], 2)];
+        let rows = [Row::text(b"a\tb\\c\nd\re", 2)];
         assert_eq!(render(&rows, Format::Tsv), "a\\tb\\\\c\\nd\\re\t2\n");
     }
 
     #[test]
     fn csv_quotes_only_when_needed() {
-        let rows = [(&b"plain"[..], 1), (&b"a,\"b\""[..], 2)];
+        let rows = [Row::text(b"plain", 1), Row::text(b"a,\"b\"", 2)];
         assert_eq!(
             render(&rows, Format::Csv),
             "key,count\nplain,1\n\"a,\"\"b\"\"\",2\n"
@@ -248,7 +317,15 @@ mod tests {
 
     #[test]
     fn json_formats_are_valid_json() {
-        let rows = [(&b"\xffx\""[..], 3), (&b"y"[..], 1)];
+        let rows = [
+            Row::text(b"\xffx\"", 3),
+            Row::text(b"y", 1),
+            Row {
+                key: b"[1,2]",
+                count: 1,
+                kind: KeyKind::Json,
+            },
+        ];
         let jsonl = render(&rows, Format::Jsonl);
         for line in jsonl.lines() {
             serde_json::from_str::<serde_json::Value>(line).unwrap();
@@ -258,7 +335,8 @@ mod tests {
             Some("{\"key\":\"\u{fffd}x\\\"\",\"count\":3}")
         );
         let json: serde_json::Value = serde_json::from_str(&render(&rows, Format::Json)).unwrap();
-        assert_eq!(json.as_array().map(Vec::len), Some(2));
+        assert_eq!(json.as_array().map(Vec::len), Some(3));
+        assert_eq!(json[2]["key"], serde_json::json!([1, 2]));
         assert_eq!(render(&[], Format::Json), "[]\n");
     }
 
@@ -268,11 +346,25 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let mut rows: Vec<Row<'_>> = vec![(b"b", 2), (b"a", 2), (b"c", 5), (b"d", 1)];
+        let table = || -> Vec<Row<'static>> {
+            vec![
+                Row::text(b"b", 2),
+                Row::text(b"a", 2),
+                Row::text(b"c", 5),
+                Row::text(b"d", 1),
+            ]
+        };
+        let mut rows = table();
         arrange(&mut rows, SortOrder::Count, Some(3), None, &pool);
-        assert_eq!(rows, vec![(&b"c"[..], 5), (b"a", 2), (b"b", 2)]);
-        let mut rows: Vec<Row<'_>> = vec![(b"b", 2), (b"a", 2), (b"c", 5), (b"d", 1)];
+        assert_eq!(
+            rows,
+            vec![Row::text(b"c", 5), Row::text(b"a", 2), Row::text(b"b", 2)]
+        );
+        let mut rows = table();
         arrange(&mut rows, SortOrder::Key, None, Some(2), &pool);
-        assert_eq!(rows, vec![(&b"a"[..], 2), (b"b", 2), (b"c", 5)]);
+        assert_eq!(
+            rows,
+            vec![Row::text(b"a", 2), Row::text(b"b", 2), Row::text(b"c", 5)]
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! and print the table.
 
 use std::collections::HashSet;
-use std::io::Write;
 
 use regex::bytes::Regex;
 
@@ -128,14 +127,13 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
     let (counts, stats) = result?;
 
     let min_len = args.words.min_len;
-    let mut rows: Vec<Row<'_>> = counts
+    let rows: Vec<Row<'_>> = counts
         .iter()
         .filter(|(key, _)| min_len == 0 || char_len(key) >= min_len)
         .filter(|(key, _)| !stopwords.contains(*key))
+        .map(|(key, count)| Row::text(key, count))
         .collect();
-    let out = &args.output;
-    output::arrange(&mut rows, out.sort, out.top, out.min_count, engine.pool());
-    destination.write_with(|w: &mut dyn Write| output::write_table(w, &rows, out.format))?;
+    output::print_table(destination, rows, &args.output, engine.pool())?;
 
     if args.exec.stats {
         eprintln!(

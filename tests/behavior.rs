@@ -203,3 +203,159 @@ fn completions_mention_every_visible_long_flag() {
         assert!(out.stdout.len() > 100, "{shell} is empty");
     }
 }
+
+fn fixture_output(args: &[&str]) -> std::process::Output {
+    rbag().args(args).current_dir(fixtures()).output().unwrap()
+}
+
+#[test]
+fn run_words_lower_frequencies_is_wordcount() {
+    for file in [
+        "genesis.txt",
+        "unicode.txt",
+        "apostrophes.txt",
+        "invalid-utf8.txt",
+        "crlf.txt",
+    ] {
+        for extra in [
+            &[][..],
+            &["--format", "jsonl", "--top", "7"],
+            &["--sort", "key", "-j", "1"],
+        ] {
+            let mut wc = vec!["wordcount", file];
+            wc.extend(extra);
+            let mut run = vec!["run", "words | lower | frequencies", file];
+            run.extend(extra);
+            let (a, b) = (fixture_output(&wc), fixture_output(&run));
+            assert!(!a.stdout.is_empty(), "{file}");
+            assert_eq!(a.stdout, b.stdout, "{file} {extra:?}");
+        }
+        let kept = fixture_output(&["wordcount", "--keep-case", file]);
+        let run = fixture_output(&["run", "words | frequencies", file]);
+        assert_eq!(kept.stdout, run.stdout, "{file} --keep-case");
+    }
+}
+
+#[test]
+fn rejects_are_written_verbatim_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.jsonl");
+    Command::new(env!("CARGO_BIN_EXE_rbag"))
+        .args(["run", "count", "--skip-bad-lines", "bad.jsonl", "--rejects"])
+        .arg(&rejects)
+        .current_dir(fixtures())
+        .assert()
+        .success()
+        .stdout("4\n")
+        .stderr(predicate::str::starts_with(
+            "rbag: skipped 2 bad line(s): bad.jsonl:3:9: invalid JSON",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap(),
+        "{\"a\": 3,}\nnot json at all\n"
+    );
+}
+
+#[test]
+fn stats_count_records_without_the_plucked_path() {
+    Command::new(env!("CARGO_BIN_EXE_rbag"))
+        .args([
+            "run",
+            "pluck .user.lang | frequencies",
+            "--stats",
+            "events.jsonl",
+        ])
+        .current_dir(fixtures())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "7 record(s) in, 6 out, 1 without the path, 0 bad line(s) skipped, 3 distinct",
+        ));
+}
+
+/// Feed `rbag` an endless stdin and return its output, or fail after a
+/// timeout: `take` must stop reading by itself.
+#[test]
+fn take_stops_reading_an_endless_input() {
+    let mut child = rbag()
+        .args(["run", "--blocksize", "4KiB", "filter /7/ | take 3"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let mut i = 0u64;
+        // Stops when rbag closes the pipe; the bound only guards the test.
+        while i < 50_000_000 {
+            if stdin.write_all(format!("line {i}\n").as_bytes()).is_err() {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    });
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "line 7\nline 17\nline 27\n"
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert!(feeder.join().unwrap(), "rbag read the whole input");
+}
+
+#[test]
+fn streamed_output_starts_before_the_input_ends() {
+    let mut child = rbag()
+        .args(["run", "--blocksize", "64KiB", "filter /^x/"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (go_on, wait) = std::sync::mpsc::channel::<()>();
+    let feeder = std::thread::spawn(move || {
+        let chunk: String = (0..20_000).map(|i| format!("x{i}\n")).collect();
+        stdin.write_all(chunk.as_bytes()).unwrap();
+        // Hold the input open until the first output line has been seen.
+        let _ = wait.recv_timeout(std::time::Duration::from_secs(30));
+        drop(stdin);
+    });
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let _ = first_tx.send(line);
+    });
+    let first = first_rx.recv_timeout(std::time::Duration::from_secs(20));
+    go_on.send(()).unwrap();
+    feeder.join().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        first.expect("no output while the input was still open"),
+        "x0\n"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_a_stream_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = many_words(dir.path());
+    let mut child = rbag()
+        .args(["run", "words | upper"])
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(first, "WORD0\n");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

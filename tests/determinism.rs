@@ -1,5 +1,6 @@
 //! The determinism contract (SPEC section 6), proven by a matrix: every
-//! golden case that reads input is run again with `-j 1, 2, 8` x
+//! golden case that reads input (wordcount, run with and without a
+//! reduction, freq, text and JSON lines) is run again with `-j 1, 2, 8` x
 //! `--blocksize 1, 7, 64KiB, default` x the input as a file and as a pipe,
 //! and must give exactly the golden bytes and exit code.
 
@@ -81,14 +82,22 @@ fn run(args: &[String], stdin: Option<&[u8]>) -> Output {
 /// piped instead).
 fn single_input(case: &Case) -> Option<String> {
     let argv = std::iter::once("rbag".to_owned()).chain(case.args.iter().cloned());
-    let Ok(Cli {
-        command: Some(Command::Wordcount(args)),
-        ..
-    }) = Cli::try_parse_from(argv)
-    else {
-        return None;
+    let files = match Cli::try_parse_from(argv) {
+        Ok(Cli {
+            command: Some(Command::Wordcount(args)),
+            ..
+        }) => args.files,
+        Ok(Cli {
+            command: Some(Command::Run(args)),
+            ..
+        }) => args.files,
+        Ok(Cli {
+            command: Some(Command::Freq(args)),
+            ..
+        }) => args.files,
+        _ => return None,
     };
-    match args.files.as_slice() {
+    match files.as_slice() {
         [only] if fixtures().join(only).is_file() && case.stdin.is_none() => {
             Some(only.to_string_lossy().into_owned())
         }
@@ -154,10 +163,15 @@ fn every_case_is_identical_across_threads_block_sizes_and_routes() {
                 runs += 1;
 
                 if let Some(file) = &piped {
-                    let args: Vec<String> = args
+                    let mut args: Vec<String> = args
                         .iter()
                         .map(|a| if a == file { "-".to_owned() } else { a.clone() })
                         .collect();
+                    // A pipe has no name to tell JSON lines by.
+                    let json_name = file.ends_with(".jsonl") || file.ends_with(".ndjson");
+                    if json_name && !args.iter().any(|a| a == "--jsonl") {
+                        args.insert(1, "--jsonl".into());
+                    }
                     let content = std::fs::read(fixtures().join(file)).unwrap();
                     let stderr = String::from_utf8_lossy(&case.stderr)
                         .replace(&format!("{file}:"), "<stdin>:")
@@ -175,7 +189,7 @@ fn every_case_is_identical_across_threads_block_sizes_and_routes() {
             }
         }
     }
-    assert!(runs > 400, "the matrix ran only {runs} commands");
+    assert!(runs > 2000, "the matrix ran only {runs} commands");
     assert!(
         failures.is_empty(),
         "{} of {runs} runs differ:\n{}",

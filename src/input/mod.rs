@@ -2,6 +2,7 @@
 //! globs), checking them all before any work starts, and opening them.
 
 pub mod block;
+pub mod record;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;

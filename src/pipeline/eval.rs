@@ -379,7 +379,7 @@ mod tests {
                 InputKind::Text => Item::Text(Cow::Borrowed(record.as_bytes())),
                 InputKind::Json => Item::Json(
                     serde_json::from_str(record).unwrap(),
-                    Some(record.as_bytes()),
+                    Some(Cow::Borrowed(record.as_bytes())),
                 ),
             };
             eval.run(item, &mut buffers, &mut dropped, |item| {

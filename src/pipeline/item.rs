@@ -14,7 +14,7 @@ pub enum Item<'a> {
     /// has changed them.
     Text(Cow<'a, [u8]>),
     /// A JSON value, and its original line while no stage has changed it.
-    Json(Value, Option<&'a [u8]>),
+    Json(Value, Option<Cow<'a, [u8]>>),
 }
 
 /// A key of a count table: the bytes that print in TSV, and whether they
@@ -81,7 +81,7 @@ impl<'a> Item<'a> {
     pub fn into_owned(self) -> Item<'static> {
         match self {
             Item::Text(text) => Item::Text(Cow::Owned(text.into_owned())),
-            Item::Json(value, _) => Item::Json(value, None),
+            Item::Json(value, raw) => Item::Json(value, raw.map(|r| Cow::Owned(r.into_owned()))),
         }
     }
 }
@@ -176,7 +176,10 @@ mod tests {
     #[test]
     fn unchanged_json_prints_its_original_bytes() {
         let raw = br#"{"b":1,  "a":2}"#;
-        let item = Item::Json(serde_json::from_slice(raw).unwrap(), Some(raw));
+        let item = Item::Json(
+            serde_json::from_slice(raw).unwrap(),
+            Some(Cow::Borrowed(raw)),
+        );
         let mut out = Vec::new();
         item.write_text(&mut out);
         assert_eq!(out, raw);
