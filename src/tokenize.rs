@@ -28,6 +28,9 @@ pub struct Tokenizer {
     splitter: Splitter,
     lowercase: bool,
     delimiter: u8,
+    /// The delimiter must be added to the separators found by the fast
+    /// whitespace scanner (it is not white space itself, e.g. NUL).
+    delimiter_is_token_byte: bool,
     classes: [Class; 256],
 }
 
@@ -61,11 +64,13 @@ impl Tokenizer {
                 }
             };
         }
+        let delimiter_is_token_byte = !(delimiter as char).is_whitespace();
         classes[usize::from(delimiter)] = Class::Separator;
         Tokenizer {
             splitter,
             lowercase,
             delimiter,
+            delimiter_is_token_byte,
             classes,
         }
     }
@@ -145,16 +150,140 @@ impl Tokenizer {
     #[inline(always)]
     fn scan<F: FnMut(usize, usize, bool)>(&self, block: &[u8], mut token: F) {
         if matches!(self.splitter, Splitter::Words) {
-            self.words(block, &mut token);
+            self.words_fast(block, &mut token);
         } else {
-            self.whitespace(block, &mut token);
+            self.whitespace_fast(block, &mut token);
         }
     }
 
-    fn whitespace<F: FnMut(usize, usize, bool)>(&self, block: &[u8], emit: &mut F) {
+    /// Whitespace tokens, 64 bytes at a time: classify a group into a bit
+    /// mask, then walk its runs. A group with a non-ASCII byte goes to the
+    /// scalar scanner, from the start of the token in progress.
+    fn whitespace_fast<F: FnMut(usize, usize, bool)>(&self, block: &[u8], emit: &mut F) {
+        let end = block.len();
+        let mut pos = 0;
+        let mut token = None;
+        while pos < end {
+            let len = (end - pos).min(GROUP);
+            let group = self.classify(&block[pos..pos + len]);
+            if group.high != 0 {
+                let from = token.take().unwrap_or(pos);
+                pos = self.whitespace_scalar(block, from, pos + len, emit);
+                continue;
+            }
+            walk_runs(!group.first, pos, &mut token, emit);
+            pos += len;
+        }
+        if let Some(start) = token {
+            emit(start, end, false);
+        }
+    }
+
+    /// Unicode words, 64 bytes at a time (see [`Tokenizer::whitespace_fast`]);
+    /// an apostrophe joins a word when the bytes on both sides are word
+    /// characters, found with shifts of the word mask.
+    fn words_fast<F: FnMut(usize, usize, bool)>(&self, block: &[u8], emit: &mut F) {
+        let end = block.len();
+        let mut pos = 0;
+        let mut token = None;
+        // Whether the byte before `pos` is a word character.
+        let mut word_before = false;
+        while pos < end {
+            let len = (end - pos).min(GROUP);
+            let group = self.classify(&block[pos..pos + len]);
+            if group.high != 0 {
+                let from = token.take().unwrap_or(pos);
+                // The scalar scanner stops just after a separator.
+                pos = self.words_scalar(block, from, pos + len, emit);
+                word_before = false;
+                continue;
+            }
+            let words = group.first;
+            let word_after = len == GROUP && self.word_char_at(block, pos + GROUP);
+            let before = (words << 1) | u64::from(word_before);
+            let after = (words >> 1) | (u64::from(word_after) << 63);
+            let joined = group.second & before & after;
+            walk_runs(words | joined, pos, &mut token, emit);
+            word_before = len == GROUP && words >> 63 == 1;
+            pos += len;
+        }
+        if let Some(start) = token {
+            emit(start, end, false);
+        }
+    }
+
+    /// Classify up to 64 bytes. Whitespace: `first` marks separators.
+    /// Words: `first` marks ASCII word characters, `second` apostrophes.
+    /// `high` marks non-ASCII bytes. Lanes past the end are separators.
+    #[inline(always)]
+    fn classify(&self, bytes: &[u8]) -> Group {
+        let words = matches!(self.splitter, Splitter::Words);
+        if bytes.len() < GROUP {
+            let mut group = Group {
+                first: if words { 0 } else { !0 },
+                second: 0,
+                high: 0,
+            };
+            for (lane, &byte) in bytes.iter().enumerate() {
+                let bit = 1u64 << lane;
+                match self.classes[usize::from(byte)] {
+                    Class::NonAscii => group.high |= bit,
+                    Class::Token if words => group.first |= bit,
+                    Class::Token => group.first &= !bit,
+                    Class::Apostrophe => group.second |= bit,
+                    Class::Separator => {}
+                }
+            }
+            return group;
+        }
+        let mut group = Group {
+            first: 0,
+            second: 0,
+            high: 0,
+        };
+        for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]);
+            let shift = 8 * i;
+            let low = word & LOW7;
+            let ascii = !word & HIGH;
+            group.high |= gather(word & HIGH) << shift;
+            if words {
+                let digit = at_least(low, b'0') & !at_least(low, b'9' + 1);
+                let folded = low | splat(0x20);
+                let alpha = at_least(folded, b'a') & !at_least(folded, b'z' + 1);
+                let word_bytes = ((digit | alpha) & ascii) | equal(word, b'_');
+                group.first |= gather(word_bytes) << shift;
+                group.second |= gather(equal(word, b'\'')) << shift;
+            } else {
+                // For bytes up to 0x20: a space, or TAB..CR (0x09..=0x0d).
+                let small = ascii & !at_least(low, 0x21);
+                let space = at_least(low, 0x20);
+                let control = at_least(low, 0x09) & !at_least(low, 0x0e);
+                let mut separators = small & (space | control);
+                if self.delimiter_is_token_byte {
+                    separators |= equal(word, self.delimiter);
+                }
+                group.first |= gather(separators) << shift;
+            }
+        }
+        group
+    }
+
+    /// The scalar whitespace scanner, from `from` (not inside a token) to
+    /// the first position at or after `stop` that follows a separator (or
+    /// the end), which it returns: there the fast scanner can take over.
+    fn whitespace_scalar<F: FnMut(usize, usize, bool)>(
+        &self,
+        block: &[u8],
+        from: usize,
+        stop: usize,
+        emit: &mut F,
+    ) -> usize {
         let classes = &self.classes;
         let end = block.len();
-        let mut at = 0;
+        let mut at = from;
         while at < end {
             // Skip separators.
             let start;
@@ -162,16 +291,16 @@ impl Tokenizer {
                 match classes[usize::from(block[at])] {
                     Class::Separator => {
                         at += 1;
-                        if at == end {
-                            return;
+                        if at == end || at >= stop {
+                            return at;
                         }
                     }
                     Class::NonAscii => {
                         let (ch, size) = decode_utf8(&block[at..]);
                         if ch.is_some_and(char::is_whitespace) {
                             at += size;
-                            if at == end {
-                                return;
+                            if at == end || at >= stop {
+                                return at;
                             }
                         } else {
                             start = at;
@@ -202,12 +331,21 @@ impl Tokenizer {
             }
             emit(start, at, non_ascii);
         }
+        end
     }
 
-    fn words<F: FnMut(usize, usize, bool)>(&self, block: &[u8], emit: &mut F) {
+    /// The scalar words scanner; `from`, `stop` and the result as for
+    /// [`Tokenizer::whitespace_scalar`].
+    fn words_scalar<F: FnMut(usize, usize, bool)>(
+        &self,
+        block: &[u8],
+        from: usize,
+        stop: usize,
+        emit: &mut F,
+    ) -> usize {
         let classes = &self.classes;
         let end = block.len();
-        let mut at = 0;
+        let mut at = from;
         while at < end {
             // Skip to the first word character.
             let start;
@@ -227,8 +365,8 @@ impl Tokenizer {
                     }
                     _ => at += 1,
                 }
-                if at == end {
-                    return;
+                if at == end || at >= stop {
+                    return at;
                 }
             }
             // Take word characters, and apostrophes followed by one.
@@ -258,6 +396,7 @@ impl Tokenizer {
             }
             emit(start, at, non_ascii);
         }
+        end
     }
 
     /// Is there a word character starting at `at`?
@@ -270,6 +409,81 @@ impl Tokenizer {
                 Class::NonAscii => decode_utf8(&block[at..]).0.is_some_and(is_word_char),
                 _ => false,
             },
+        }
+    }
+}
+
+/// Bytes classified at a time by the fast scanners.
+const GROUP: usize = 64;
+
+/// Bit masks over a group of bytes, bit `i` for byte `i`.
+struct Group {
+    first: u64,
+    second: u64,
+    high: u64,
+}
+
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// `byte` in every byte of a word.
+const fn splat(byte: u8) -> u64 {
+    byte as u64 * 0x0101_0101_0101_0101
+}
+
+/// For 7-bit bytes: the high bit set in each byte that is at least `n`
+/// (1..=0x80). No carry crosses bytes: 0x7f + 0x7f < 0x100.
+#[inline(always)]
+fn at_least(low: u64, n: u8) -> u64 {
+    low.wrapping_add(splat(0x80 - n)) & HIGH
+}
+
+/// The high bit set in each byte equal to `byte`, exactly.
+#[inline(always)]
+fn equal(word: u64, byte: u8) -> u64 {
+    let diff = word ^ splat(byte);
+    !(((diff & LOW7).wrapping_add(LOW7)) | diff) & HIGH
+}
+
+/// The high bits of the 8 bytes of `mask` as the low 8 bits: each bit
+/// lands on its own position and no two products overlap.
+#[inline(always)]
+fn gather(mask: u64) -> u64 {
+    ((mask >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+/// Walk the runs of set bits of `runs` (a group starting at `base`),
+/// emitting each token that ends in the group; `token` carries a token
+/// that is still open from one group to the next.
+#[inline(always)]
+fn walk_runs<F: FnMut(usize, usize, bool)>(
+    runs: u64,
+    base: usize,
+    token: &mut Option<usize>,
+    emit: &mut F,
+) {
+    let mut remaining = !0u64;
+    loop {
+        match *token {
+            Some(start) => {
+                let ends = !runs & remaining;
+                if ends == 0 {
+                    return;
+                }
+                let lane = ends.trailing_zeros();
+                emit(start, base + lane as usize, false);
+                *token = None;
+                remaining = (!0u64).checked_shl(lane + 1).unwrap_or(0);
+            }
+            None => {
+                let starts = runs & remaining;
+                if starts == 0 {
+                    return;
+                }
+                let lane = starts.trailing_zeros();
+                *token = Some(base + lane as usize);
+                remaining = (!0u64).checked_shl(lane + 1).unwrap_or(0);
+            }
         }
     }
 }
@@ -312,6 +526,72 @@ pub fn lowercase_into(text: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    type Tokens = Vec<(usize, usize, bool)>;
+
+    fn fast_and_scalar(tokenizer: &Tokenizer, text: &[u8]) -> (Tokens, Tokens) {
+        let mut fast = Vec::new();
+        tokenizer.scan(text, |s, e, n| fast.push((s, e, n)));
+        let mut scalar = Vec::new();
+        let mut push = |s, e, n| scalar.push((s, e, n));
+        if matches!(tokenizer.splitter, Splitter::Words) {
+            tokenizer.words_scalar(text, 0, usize::MAX, &mut push);
+        } else {
+            tokenizer.whitespace_scalar(text, 0, usize::MAX, &mut push);
+        }
+        (fast, scalar)
+    }
+
+    /// Mostly ASCII, so that whole groups take the fast path, with every
+    /// byte class and some Unicode in between.
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            20 => proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'Z'), Just(b'5'), Just(b'_')], 1..9),
+            8 => Just(b" ".to_vec()),
+            3 => Just(b"\n".to_vec()),
+            2 => Just(b"'".to_vec()),
+            2 => (0u8..0x80).prop_map(|b| vec![b]),
+            1 => Just("\u{a0}".as_bytes().to_vec()),
+            1 => Just("\u{2019}".as_bytes().to_vec()),
+            1 => Just("é".as_bytes().to_vec()),
+            1 => Just(b"\xff".to_vec()),
+            1 => Just(b"\0".to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..200).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn fast_scanners_match_the_scalar_ones(text in text(), nul in any::<bool>()) {
+            let delimiter = if nul { 0 } else { b'\n' };
+            for splitter in [Splitter::Words, Splitter::Whitespace] {
+                let tokenizer = Tokenizer::new(splitter, false, delimiter);
+                let (fast, scalar) = fast_and_scalar(&tokenizer, &text);
+                prop_assert_eq!(fast, scalar);
+            }
+        }
+    }
+
+    #[test]
+    fn swar_helpers_are_exact_for_every_byte() {
+        for byte in 0..=255u8 {
+            let word = splat(byte);
+            for n in 1..=0x80u8 {
+                let expected = (byte & 0x7f) >= n;
+                assert_eq!(
+                    at_least(word & LOW7, n) == HIGH,
+                    expected,
+                    "{byte:#x} >= {n:#x}"
+                );
+            }
+            for other in [0u8, b'\'', b'_', 0x80, 0xff] {
+                assert_eq!(equal(word, other) == HIGH, byte == other);
+            }
+        }
+        assert_eq!(gather(0x8000_0000_0000_0080), 0b1000_0001);
+        assert_eq!(gather(HIGH), 0xff);
+    }
 
     fn tokens(splitter: Splitter, lowercase: bool, text: &[u8]) -> Vec<String> {
         let tokenizer = Tokenizer::new(splitter, lowercase, b'\n');
