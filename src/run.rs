@@ -185,8 +185,17 @@ impl Job<'_> {
 
         let can_fail = self.can_fail(&pipeline, kind);
         let streaming = matches!(pipeline.reduce, None | Some(Reduce::Take(_)));
+        // A first `pluck` on JSON lines runs while parsing: only the plucked
+        // value is built, not the whole record.
+        let (lazy_pluck, stages) = match pipeline.stages.split_first() {
+            Some((Stage::Pluck(path), rest)) if kind == InputKind::Json => {
+                (Some(path.clone()), rest.to_vec())
+            }
+            _ => (None, pipeline.stages.clone()),
+        };
         let task = RunTask {
-            eval: Evaluator::new(pipeline.stages.clone()),
+            eval: Evaluator::new(stages),
+            lazy_pluck,
             reduce: pipeline.reduce.clone(),
             kind,
             delimiter,
@@ -527,6 +536,8 @@ pub struct RunPartial {
 
 struct RunTask {
     eval: Evaluator,
+    /// The pipeline's first stage, when it is a `pluck` done while parsing.
+    lazy_pluck: Option<Path>,
     reduce: Option<Reduce>,
     kind: InputKind,
     delimiter: u8,
@@ -534,6 +545,35 @@ struct RunTask {
     skip_bad: bool,
     strict_utf8: bool,
     stream: Option<StreamOut>,
+}
+
+impl RunTask {
+    /// One JSON line as a record: the whole value, or with a lazy `pluck`
+    /// only the plucked value (`None` when the path is missing). Both check
+    /// UTF-8 first, so a line is accepted or rejected alike either way.
+    /// Errors carry the 1-based column and the message.
+    fn parse_json<'a>(&self, line: &'a [u8]) -> Result<Option<Item<'a>>, (u64, String)> {
+        let text = std::str::from_utf8(line).map_err(|e| {
+            (
+                e.valid_up_to() as u64 + 1,
+                "invalid JSON: invalid UTF-8".to_owned(),
+            )
+        })?;
+        let bad = |e: serde_json::Error| {
+            let column = (e.column().max(1) as u64).min(line.len() as u64 + 1);
+            (column, format!("invalid JSON: {}", json_message(&e)))
+        };
+        match &self.lazy_pluck {
+            Some(path) => Ok(path
+                .pluck_str(text)
+                .map_err(bad)?
+                .map(|value| Item::Json(value, None))),
+            None => {
+                let value = serde_json::from_str::<Value>(text).map_err(bad)?;
+                Ok(Some(Item::Json(value, Some(Cow::Borrowed(line)))))
+            }
+        }
+    }
 }
 
 impl BlockTask for RunTask {
@@ -585,12 +625,14 @@ impl BlockTask for RunTask {
                     if record.bytes.trim_ascii().is_empty() {
                         continue;
                     }
-                    match serde_json::from_slice::<Value>(record.bytes) {
-                        Ok(value) => Item::Json(value, Some(Cow::Borrowed(record.bytes))),
-                        Err(e) => {
-                            let column =
-                                (e.column().max(1) as u64).min(record.bytes.len() as u64 + 1);
-                            let message = format!("invalid JSON: {}", json_message(&e));
+                    match self.parse_json(record.bytes) {
+                        Ok(Some(item)) => item,
+                        Ok(None) => {
+                            *records_in += 1;
+                            dropped.missing_path += 1;
+                            continue;
+                        }
+                        Err((column, message)) => {
                             if self.skip_bad {
                                 rejects.push(Reject {
                                     seq,
@@ -806,13 +848,19 @@ mod tests {
         text: &str,
         block_size: u64,
         threads: usize,
+        lazy: bool,
     ) -> BTreeMap<(bool, Vec<u8>), u64> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("input.jsonl");
         std::fs::write(&path, text).unwrap();
         let pipeline = parse::parse("pluck .k | frequencies", InputKind::Json).unwrap();
+        let (lazy_pluck, stages) = match pipeline.stages.split_first() {
+            Some((Stage::Pluck(path), rest)) if lazy => (Some(path.clone()), rest.to_vec()),
+            _ => (None, pipeline.stages),
+        };
         let task = RunTask {
-            eval: Evaluator::new(pipeline.stages),
+            eval: Evaluator::new(stages),
+            lazy_pluck,
             reduce: pipeline.reduce,
             kind: InputKind::Json,
             delimiter: b'\n',
@@ -860,7 +908,9 @@ mod tests {
             if final_newline && !text.is_empty() {
                 text.push('\n');
             }
-            prop_assert_eq!(engine_counts(&text, block_size, threads), model(&lines));
+            let expected = model(&lines);
+            prop_assert_eq!(&engine_counts(&text, block_size, threads, false), &expected);
+            prop_assert_eq!(&engine_counts(&text, block_size, threads, true), &expected);
         }
     }
 }

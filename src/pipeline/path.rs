@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// One step of a path.
@@ -62,19 +64,21 @@ impl Path {
 
     /// The value at this path, if every step exists.
     pub fn lookup<'v>(&self, value: &'v Value) -> Option<&'v Value> {
-        let mut current = value;
-        for step in &self.steps {
-            current = match (step, current) {
-                (Step::Key(key), Value::Object(map)) => map.get(key)?,
-                (Step::Index(index), Value::Array(items)) => {
-                    let len = items.len() as i64;
-                    let index = if *index < 0 { len + index } else { *index };
-                    items.get(usize::try_from(index).ok()?)?
-                }
-                _ => return None,
-            };
-        }
-        Some(current)
+        lookup_steps(&self.steps, value)
+    }
+
+    /// Parse `text` as one JSON value and return the value at this path,
+    /// building only that value: other members are skipped, their syntax
+    /// still checked (but not, for instance, the range of their numbers).
+    /// Duplicate keys resolve as in a full parse: the last one wins.
+    ///
+    /// # Errors
+    /// `text` is not one JSON value.
+    pub fn pluck_str(&self, text: &str) -> Result<Option<Value>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let found = Pluck(&self.steps).deserialize(&mut de)?;
+        de.end()?;
+        Ok(found)
     }
 }
 
@@ -116,6 +120,131 @@ impl fmt::Display for Path {
             }
         }
         Ok(())
+    }
+}
+
+fn lookup_steps<'v>(steps: &[Step], value: &'v Value) -> Option<&'v Value> {
+    let mut current = value;
+    for step in steps {
+        current = match (step, current) {
+            (Step::Key(key), Value::Object(map)) => map.get(key)?,
+            (Step::Index(index), Value::Array(items)) => {
+                let len = items.len() as i64;
+                let index = if *index < 0 { len + index } else { *index };
+                items.get(usize::try_from(index).ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// Deserializes a value, keeping only what lies at the remaining steps.
+struct Pluck<'p>(&'p [Step]);
+
+impl<'de> DeserializeSeed<'de> for Pluck<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Option<Value>, D::Error> {
+        match self.0.first() {
+            None => Value::deserialize(de).map(Some),
+            // Counting from the end needs the array's length: build it.
+            Some(Step::Index(index)) if *index < 0 => {
+                let value = Value::deserialize(de)?;
+                Ok(lookup_steps(self.0, &value).cloned())
+            }
+            Some(_) => de.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Pluck<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        match self.0.split_first() {
+            Some((Step::Key(key), rest)) => {
+                while let Some(matched) = map.next_key_seed(KeyIs(key))? {
+                    if matched {
+                        found = map.next_value_seed(Pluck(rest))?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            _ => while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {},
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        match self.0.split_first() {
+            Some((Step::Index(wanted), rest)) => {
+                let mut index = 0i64;
+                loop {
+                    if index == *wanted {
+                        match seq.next_element_seed(Pluck(rest))? {
+                            Some(value) => found = value,
+                            None => break,
+                        }
+                    } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                        break;
+                    }
+                    index += 1;
+                }
+            }
+            _ => while seq.next_element::<IgnoredAny>()?.is_some() {},
+        }
+        Ok(found)
+    }
+
+    // A scalar has no member to step into: the path is missing.
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+}
+
+/// Compares an object key with the wanted one without allocating.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
     }
 }
 
@@ -203,6 +332,53 @@ mod tests {
     fn a_path_stops_at_the_first_byte_that_is_not_part_of_it() {
         assert_eq!(Path::parse_prefix(".a.b > 3").unwrap().1, 4);
         assert_eq!(Path::parse_prefix(". | x").unwrap().1, 1);
+    }
+
+    #[test]
+    fn lazy_pluck_agrees_with_a_full_parse() {
+        let records = [
+            r#"{"a": {"b": [10, 20, {"c": "x"}]}, "z": "\u00e9\n"}"#,
+            r#"{"a": 1, "a": {"b": [1]}}"#,
+            r#"{"a": {"b": [1]}, "a": 2}"#,
+            r#"[{"a": {"b": [5, 6]}}]"#,
+            r#"{"a": {"b": "scalar"}}"#,
+            r#""just a string""#,
+            r#"{"a\u0062": 1, "ab": 2}"#,
+            "null",
+        ];
+        for path in [
+            ".",
+            ".a",
+            ".a.b",
+            ".a.b[1]",
+            ".a.b[-1]",
+            ".a.b[2].c",
+            ".[0].a.b[1]",
+            ".ab",
+            ".z",
+            ".a.b[9]",
+        ] {
+            let path = Path::parse_prefix(path).unwrap().0;
+            for record in records {
+                let full: Value = serde_json::from_str(record).unwrap();
+                let lazy = path.pluck_str(record).unwrap();
+                assert_eq!(lazy.as_ref(), path.lookup(&full), "{path} in {record}");
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_pluck_still_rejects_bad_json() {
+        let path = Path::parse_prefix(".a").unwrap().0;
+        for bad in [
+            r#"{"a": 1,}"#,
+            r#"{"b": tru, "a": 1}"#,
+            r#"{"a": 1} x"#,
+            r#"{"b": [1, 2}"#,
+            "",
+        ] {
+            assert!(path.pluck_str(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
