@@ -22,16 +22,29 @@ pub struct Row<'a> {
     /// Text keys print as text in TSV and CSV and as JSON strings in JSON
     /// output; JSON keys (numbers, objects, ...) as their canonical JSON.
     pub kind: KeyKind,
+    /// The key's first 16 bytes, big-endian and zero-padded: comparing it
+    /// orders keys as their bytes do, without a `memcmp` call (which
+    /// profiling showed dominating the sort of a million keys).
+    prefix: u128,
 }
 
 impl<'a> Row<'a> {
-    /// A row with a text key.
-    pub fn text(key: &'a [u8], count: u64) -> Row<'a> {
+    /// A row.
+    pub fn new(key: &'a [u8], count: u64, kind: KeyKind) -> Row<'a> {
+        let mut head = [0u8; 16];
+        let len = key.len().min(16);
+        head[..len].copy_from_slice(&key[..len]);
         Row {
             key,
             count,
-            kind: KeyKind::Text,
+            kind,
+            prefix: u128::from_be_bytes(head),
         }
+    }
+
+    /// A row with a text key.
+    pub fn text(key: &'a [u8], count: u64) -> Row<'a> {
+        Row::new(key, count, KeyKind::Text)
     }
 }
 
@@ -70,9 +83,13 @@ fn by_count(a: &Row<'_>, b: &Row<'_>) -> Ordering {
 }
 
 /// Key bytes, then text before JSON (the two can print alike: text `42`
-/// and the number 42).
+/// and the number 42). Equal prefixes mean equal first 16 bytes (or a
+/// shorter key padded with zeros), so only then are whole keys compared.
 fn by_key(a: &Row<'_>, b: &Row<'_>) -> Ordering {
-    a.key.cmp(b.key).then(a.kind.cmp(&b.kind))
+    a.prefix
+        .cmp(&b.prefix)
+        .then_with(|| a.key.cmp(b.key))
+        .then(a.kind.cmp(&b.kind))
 }
 
 /// Write `rows` in `format`.
@@ -83,12 +100,21 @@ pub fn write_table(out: &mut dyn Write, rows: &[Row<'_>], format: Format) -> io:
     let mut number = itoa::Buffer::new();
     match format {
         Format::Tsv => {
+            // Rows are formatted into a local buffer and written in large
+            // chunks: one dynamic write per row field was a tenth of the
+            // time of a million-key table.
+            let mut chunk = Vec::with_capacity(1 << 16);
             for row in rows {
-                write_tsv_key(out, row.key)?;
-                out.write_all(b"\t")?;
-                out.write_all(number.format(row.count).as_bytes())?;
-                out.write_all(b"\n")?;
+                write_tsv_key(&mut chunk, row.key)?;
+                chunk.push(b'\t');
+                chunk.extend_from_slice(number.format(row.count).as_bytes());
+                chunk.push(b'\n');
+                if chunk.len() >= 1 << 16 {
+                    out.write_all(&chunk)?;
+                    chunk.clear();
+                }
             }
+            out.write_all(&chunk)?;
         }
         Format::Csv => {
             out.write_all(b"key,count\n")?;
@@ -122,7 +148,7 @@ pub fn write_table(out: &mut dyn Write, rows: &[Row<'_>], format: Format) -> io:
 
 /// A key with `\`, TAB, LF and CR escaped, so that any key round-trips
 /// through `key<TAB>count` lines.
-fn write_tsv_key(out: &mut dyn Write, key: &[u8]) -> io::Result<()> {
+fn write_tsv_key(out: &mut impl Write, key: &[u8]) -> io::Result<()> {
     let needs_escape = |b: &u8| matches!(b, b'\\' | b'\t' | b'\n' | b'\r');
     if !key.iter().any(needs_escape) {
         return out.write_all(key);
@@ -320,11 +346,7 @@ mod tests {
         let rows = [
             Row::text(b"\xffx\"", 3),
             Row::text(b"y", 1),
-            Row {
-                key: b"[1,2]",
-                count: 1,
-                kind: KeyKind::Json,
-            },
+            Row::new(b"[1,2]", 1, KeyKind::Json),
         ];
         let jsonl = render(&rows, Format::Jsonl);
         for line in jsonl.lines() {
@@ -338,6 +360,26 @@ mod tests {
         assert_eq!(json.as_array().map(Vec::len), Some(3));
         assert_eq!(json[2]["key"], serde_json::json!([1, 2]));
         assert_eq!(render(&[], Format::Json), "[]\n");
+    }
+
+    #[test]
+    fn the_prefix_orders_like_the_bytes() {
+        let keys: [&[u8]; 8] = [
+            b"",
+            b"a",
+            b"a\0",
+            b"ab",
+            b"b",
+            b"0123456789abcdefA",
+            b"0123456789abcdef",
+            b"\xff",
+        ];
+        for a in keys {
+            for b in keys {
+                let (x, y) = (Row::text(a, 1), Row::text(b, 1));
+                assert_eq!(by_key(&x, &y), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -348,7 +348,7 @@ impl Job<'_> {
             Acc::Frequencies(counts) => {
                 let rows: Vec<Row<'_>> = counts
                     .iter()
-                    .map(|(kind, key, count)| Row { key, count, kind })
+                    .map(|(kind, key, count)| Row::new(key, count, kind))
                     .collect();
                 let distinct = rows.len();
                 output::print_table(destination, rows, self.output, engine.pool())?;
