@@ -894,6 +894,95 @@ mod tests {
             .collect()
     }
 
+    /// Run `pipeline` over `text` as the command would (with a stream
+    /// going nowhere); the result, or the error.
+    fn run_anything(
+        pipeline: &str,
+        text: &[u8],
+        kind: InputKind,
+        skip_bad: bool,
+    ) -> Result<(), Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("input");
+        std::fs::write(&path, text).unwrap();
+        let pipeline = parse::parse(pipeline, kind).unwrap();
+        let (lazy_pluck, stages) = match pipeline.stages.split_first() {
+            Some((Stage::Pluck(path), rest)) if kind == InputKind::Json => {
+                (Some(path.clone()), rest.to_vec())
+            }
+            _ => (None, pipeline.stages.clone()),
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let streaming = matches!(pipeline.reduce, None | Some(Reduce::Take(_)));
+        let task = RunTask {
+            eval: Evaluator::new(stages),
+            lazy_pluck,
+            reduce: pipeline.reduce.clone(),
+            kind,
+            delimiter: b'\n',
+            keep_cr: false,
+            skip_bad,
+            strict_utf8: false,
+            stream: streaming.then(|| StreamOut {
+                tx,
+                limit: None,
+                format: RecordFormat {
+                    format: Format::Jsonl,
+                    terminator: b'\n',
+                },
+            }),
+        };
+        let engine = Engine::new(EngineOptions {
+            threads: 2,
+            block_size: 7,
+            delimiter: b'\n',
+            count_records: false,
+        })
+        .unwrap();
+        let (partials, _) = engine.run(&task, &[Source::File(path)], &Progress::hidden())?;
+        drop(task);
+        drop(rx);
+        if let Some(acc) = partials
+            .into_iter()
+            .filter_map(|p| p.acc)
+            .reduce(Acc::merge)
+        {
+            crate::reduce::scalar(&acc)?;
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Arbitrary lines (broken JSON, numbers, arrays, bytes that are
+        /// not UTF-8) through pipelines of every kind: a result or an error,
+        /// never a panic.
+        #[test]
+        fn any_input_gives_a_result_or_an_error(
+            lines in proptest::collection::vec(prop_oneof![
+                Just(b"{\"a\": 1, \"b\": [1, 2]}".to_vec()),
+                Just(b"{\"a\": \"x\", \"b\": \"y\"}".to_vec()),
+                Just(b"[1, 2.5, -3]".to_vec()),
+                Just(b"{\"a\": 1e400}".to_vec()),
+                Just(b"{\"a\": ".to_vec()),
+                Just(b"\xff\xfe".to_vec()),
+                Just(b"".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..12),
+            ], 0..12),
+            pipeline in proptest::sample::select(&[
+                "pluck .a | sum", "pluck .b | explode | count", "pluck .b[-1] | mean", "filter .a > 0 | topk 2 by .b",
+                "json | pluck .a | min", "pluck .a | max", "distinct", "frequencies", "explode | frequencies",
+                "pluck . | text | lower | words | frequencies", "pluck .a", "filter .a == \"x\"", "take 3",
+            ][..]),
+            skip_bad in any::<bool>(),
+        ) {
+            let text = lines.join(&b'\n');
+            let _ = run_anything(pipeline, &text, InputKind::Json, skip_bad);
+            let _ = run_anything("json | pluck .a | sum", &text, InputKind::Text, skip_bad);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 

@@ -642,6 +642,29 @@ fn suggest(unknown: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, including broken syntax and multi-byte characters at
+        /// every position, gives a pipeline or an error, never a panic.
+        #[test]
+        fn parsing_never_panics(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just("pluck"), Just("filter"), Just("split"), Just("replace"), Just("topk"), Just("by"),
+                Just("take"), Just("len"), Just("|"), Just(" "), Just("."), Just(".a"), Just("["), Just("]"),
+                Just("\""), Just("/"), Just("\\"), Just("=="), Just("<"), Just("-"), Just("1e"), Just("9"),
+                Just("é"), Just("\u{1f600}"), Just("\n"), Just("x"), Just("/i"), Just("(")
+            ], 0..12),
+            unicode in "\\PC{0,6}",
+            json in any::<bool>(),
+        ) {
+            let text = pieces.concat() + &unicode;
+            let kind = if json { InputKind::Json } else { InputKind::Text };
+            if let Err(e) = parse(&text, kind) {
+                prop_assert!(e.line >= 1 && e.column >= 1);
+            }
+        }
+    }
 
     fn err(text: &str) -> String {
         let e = parse(text, InputKind::Text).unwrap_err();
