@@ -344,7 +344,9 @@ pub struct InputOptions {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputOptions {
-    /// Output format.
+    /// Output format of count tables. Records (a pipeline without a
+    /// reduction, distinct, topk, take) print as text with tsv and csv, and
+    /// as JSON values with jsonl and json.
     #[arg(long, value_enum, default_value_t = Format::Tsv, value_name = "FORMAT")]
     pub format: Format,
 
