@@ -10,6 +10,8 @@ use std::io;
 pub const EXIT_RUNTIME: u8 = 1;
 /// Exit status for a usage error: a bad flag, size or pattern.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Everything that can stop an rbag run.
 #[derive(Debug, thiserror::Error)]

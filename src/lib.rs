@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod input;
+pub mod interrupt;
 pub mod numbers;
 pub mod output;
 pub mod pipeline;

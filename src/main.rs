@@ -11,6 +11,7 @@ use rbag::cli::Cli;
 use rbag::error::EXIT_USAGE;
 
 fn main() -> ExitCode {
+    rbag::interrupt::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),

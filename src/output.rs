@@ -230,6 +230,7 @@ impl Destination {
             .permissions(Permissions::from_mode(0o666))
             .tempfile_in(dir)
             .map_err(|e| Error::io(path.to_string_lossy(), e))?;
+        crate::interrupt::register(temp.path());
         Ok(Destination::File {
             path: path.to_path_buf(),
             temp,
@@ -271,10 +272,15 @@ impl Destination {
     pub fn commit(self) -> Result<(), Error> {
         match self {
             Destination::Stdout => Ok(()),
-            Destination::File { path, temp } => temp
-                .persist(&path)
-                .map(drop)
-                .map_err(|e| Error::io(path.to_string_lossy(), e.error)),
+            Destination::File { path, temp } => {
+                let temp_path = temp.path().to_path_buf();
+                let result = temp
+                    .persist(&path)
+                    .map(drop)
+                    .map_err(|e| Error::io(path.to_string_lossy(), e.error));
+                crate::interrupt::unregister(&temp_path);
+                result
+            }
         }
     }
 

@@ -359,3 +359,44 @@ fn a_closed_pipe_ends_a_stream_quietly() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+#[test]
+fn an_interrupt_exits_130_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = rbag()
+        .args(["wordcount", "-o"])
+        .arg(dir.path().join("out.tsv"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        // Endless input, until rbag is gone; the bound only guards the test.
+        for _ in 0..10_000_000 {
+            if stdin.write_all(b"some words to count\n").is_err() {
+                return;
+            }
+        }
+    });
+    // Wait until the temporary output exists, so the interrupt finds it.
+    for _ in 0..200 {
+        if std::fs::read_dir(dir.path()).unwrap().next().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
