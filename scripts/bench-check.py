@@ -87,6 +87,7 @@ def report(work, kjv_bytes, jsonl_bytes, keys_bytes):
     print('| workload | target | measured | met |')
     print('| --- | --- | ---: | --- |')
     for workload, target, measured, met in rows:
+        workload = workload.replace('|', '\\|')
         print(f'| {workload} | {target} | {measured} | {"yes" if met else "no"} |')
     print()
     dask_words = words.get('dask.bag read_text().str.lower().str.split().flatten().frequencies()')

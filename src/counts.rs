@@ -129,7 +129,6 @@ pub struct Counts {
     len: usize,
     arena: Vec<u8>,
     hasher: FixedState,
-    total: u64,
 }
 
 impl Default for Counts {
@@ -146,7 +145,6 @@ impl Counts {
             len: 0,
             arena: Vec::new(),
             hasher: FixedState::with_seed(SEED),
-            total: 0,
         }
     }
 
@@ -160,9 +158,10 @@ impl Counts {
         self.len == 0
     }
 
-    /// Sum of all counts.
+    /// Sum of all counts (computed on demand: keeping a running total
+    /// cost a memory update per token).
     pub fn total(&self) -> u64 {
-        self.total
+        self.slots.iter().map(|slot| slot.count).sum()
     }
 
     /// Count `key` once.
@@ -183,7 +182,6 @@ impl Counts {
     fn add_inline(&mut self, hash: u64, key: [u8; 16], count: u64) {
         // Counts cannot overflow a u64 in practice (that many tokens would
         // take centuries to read), so plain addition is fine.
-        self.total += count;
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
@@ -203,7 +201,6 @@ impl Counts {
     }
 
     fn add_long(&mut self, hash: u64, key: &[u8], count: u64) {
-        self.total += count;
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
