@@ -197,34 +197,28 @@ pub struct RunArgs {
     #[arg(value_name = "PIPELINE")]
     pub pipeline: String,
 
-    /// Files to read; '-' or none means standard input.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<OsString>,
-
     #[command(flatten)]
-    pub records: RecordOptions,
-
-    #[command(flatten)]
-    pub input: InputOptions,
-
-    #[command(flatten)]
-    pub output: OutputOptions,
-
-    #[command(flatten)]
-    pub exec: ExecOptions,
+    pub job: RecordArgs,
 }
 
 /// Arguments of `rbag freq`.
 #[derive(Debug, Args)]
 pub struct FreqArgs {
-    /// Files to read; '-' or none means standard input.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<OsString>,
-
     /// Count the value at this JSON path (e.g. .user.lang) instead of the
     /// whole record.
     #[arg(long, value_name = "PATH")]
     pub field: Option<String>,
+
+    #[command(flatten)]
+    pub job: RecordArgs,
+}
+
+/// The inputs and options shared by the record commands (`run`, `freq`).
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Files to read; '-' or none means standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
 
     #[command(flatten)]
     pub records: RecordOptions,

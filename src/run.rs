@@ -15,9 +15,7 @@ use std::io::{self, BufWriter, Seek, Write};
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value;
 
-use crate::cli::{
-    ExecOptions, Format, FreqArgs, InputOptions, OutputOptions, RecordOptions, RunArgs,
-};
+use crate::cli::{Format, FreqArgs, RecordArgs, RunArgs};
 use crate::engine::{
     BlockFailure, BlockTask, Control, Engine, EngineOptions, FailureKind, RunStats,
 };
@@ -44,14 +42,7 @@ const REJECTS_SHOWN: usize = 3;
 /// A pipeline that does not parse (before any input is read), unreadable
 /// input, bad data, an empty numeric reduction, output errors.
 pub fn run(args: RunArgs) -> Result<(), Error> {
-    let job = Job {
-        files: &args.files,
-        records: &args.records,
-        input: &args.input,
-        output: &args.output,
-        exec: &args.exec,
-    };
-    job.execute(&args.pipeline, None)
+    Job(&args.job).execute(&args.pipeline, None)
 }
 
 /// Run `rbag freq`: `frequencies`, or `pluck PATH | frequencies`.
@@ -59,13 +50,6 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
 /// # Errors
 /// As [`run`]; a bad `--field` is a usage error.
 pub fn freq(args: FreqArgs) -> Result<(), Error> {
-    let job = Job {
-        files: &args.files,
-        records: &args.records,
-        input: &args.input,
-        output: &args.output,
-        exec: &args.exec,
-    };
     let pipeline = match &args.field {
         None => String::from("frequencies"),
         Some(field) => {
@@ -89,15 +73,18 @@ pub fn freq(args: FreqArgs) -> Result<(), Error> {
             format!("pluck {field} | frequencies")
         }
     };
-    job.execute(&pipeline, args.field.as_deref())
+    Job(&args.job).execute(&pipeline, args.field.as_deref())
 }
 
-struct Job<'a> {
-    files: &'a [std::ffi::OsString],
-    records: &'a RecordOptions,
-    input: &'a InputOptions,
-    output: &'a OutputOptions,
-    exec: &'a ExecOptions,
+/// A record command's inputs and options.
+struct Job<'a>(&'a RecordArgs);
+
+impl std::ops::Deref for Job<'_> {
+    type Target = RecordArgs;
+
+    fn deref(&self) -> &RecordArgs {
+        self.0
+    }
 }
 
 /// Whether the input is JSON lines: asked for, or every file is named so.
@@ -132,7 +119,7 @@ fn wordcount_shape(pipeline: &Pipeline, kind: InputKind) -> Option<bool> {
 
 impl Job<'_> {
     fn execute(&self, pipeline_text: &str, field: Option<&str>) -> Result<(), Error> {
-        let sources = input::resolve(self.files)?;
+        let sources = input::resolve(&self.files)?;
         let kind = input_kind(self.records.jsonl, &sources);
         let pipeline = parse::parse(pipeline_text, kind).map_err(|e| match field {
             // `rbag freq --field` builds its pipeline; speak of the flag.
@@ -170,7 +157,7 @@ impl Job<'_> {
             progress.finish();
             let (counts, stats) = result?;
             let rows = counts.iter().map(|(k, c)| Row::text(k, c)).collect();
-            output::print_table(destination, rows, self.output, engine.pool())?;
+            output::print_table(destination, rows, &self.output, engine.pool())?;
             if self.exec.stats {
                 print_stats(
                     &stats,
@@ -351,7 +338,7 @@ impl Job<'_> {
                     .map(|(kind, key, count)| Row::new(key, count, kind))
                     .collect();
                 let distinct = rows.len();
-                output::print_table(destination, rows, self.output, engine.pool())?;
+                output::print_table(destination, rows, &self.output, engine.pool())?;
                 Ok(distinct)
             }
             Acc::Distinct(counts) => {

@@ -90,11 +90,11 @@ fn single_input(case: &Case) -> Option<String> {
         Ok(Cli {
             command: Some(Command::Run(args)),
             ..
-        }) => args.files,
+        }) => args.job.files,
         Ok(Cli {
             command: Some(Command::Freq(args)),
             ..
-        }) => args.files,
+        }) => args.job.files,
         _ => return None,
     };
     match files.as_slice() {
