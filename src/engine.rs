@@ -318,10 +318,15 @@ impl Engine {
             };
             let mut reader =
                 BlockReader::new(input, self.options.block_size, self.options.delimiter);
-            while first.control.acquire(seq) {
+            while first.wanted(seq) {
                 let buffer = recycle_rx.try_recv().unwrap_or_default();
                 match reader.next_block(seq, index, buffer) {
                     Ok(Some(block)) => {
+                        // A permit per block sent, never for the end of a
+                        // source: one taken there would never come back.
+                        if !first.control.acquire(seq) {
+                            break 'sources;
+                        }
                         stats.bytes += block.data().len() as u64;
                         stats.blocks += 1;
                         if block_tx.send(block).is_err() {

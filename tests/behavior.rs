@@ -400,3 +400,35 @@ fn an_interrupt_exits_130_and_leaves_no_temporary_file() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Streaming over more files than the reorder window once hung: the end of
+/// each file took a permit that was never given back.
+#[test]
+fn streaming_over_many_files_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = String::new();
+    for i in 0..40 {
+        std::fs::write(dir.path().join(format!("f{i:02}.txt")), format!("x {i}\n")).unwrap();
+        expected.push_str(&format!("x {i}\n"));
+    }
+    std::fs::write(dir.path().join("g00.txt"), "").unwrap();
+    let mut child = rbag()
+        .args(["run", "-j1", "filter /x/"])
+        .arg(dir.path().join("*.txt"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut text).unwrap();
+        let _ = done_tx.send(text);
+    });
+    let text = done_rx.recv_timeout(std::time::Duration::from_secs(30));
+    if text.is_err() {
+        let _ = child.kill();
+    }
+    assert_eq!(text.expect("rbag run hung on many files"), expected);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
