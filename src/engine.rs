@@ -63,6 +63,9 @@ pub struct EngineOptions {
     pub delimiter: u8,
     /// Count the records of every block (for `--stats`).
     pub count_records: bool,
+    /// Fail on the first byte that is not UTF-8 (`--strict-utf8`), checked
+    /// here for every task.
+    pub strict_utf8: bool,
 }
 
 /// What the engine measured while running.
@@ -256,7 +259,8 @@ impl Engine {
             control,
             failure: Mutex::new(None),
         };
-        let count_lines = self.options.count_records || task.may_fail();
+        let strict_utf8 = self.options.strict_utf8;
+        let count_lines = self.options.count_records || strict_utf8 || task.may_fail();
         let delimiter = self.options.delimiter;
 
         let (outcomes, mut stats) = std::thread::scope(|scope| {
@@ -269,6 +273,7 @@ impl Engine {
                     &first,
                     progress,
                     count_lines.then_some(delimiter),
+                    strict_utf8,
                 )
             });
             let stats = reader
@@ -354,6 +359,7 @@ fn work<T: BlockTask>(
     first: &FirstFailure<'_>,
     progress: &Progress,
     count_records: Option<u8>,
+    strict_utf8: bool,
 ) -> (T::Partial, Vec<BlockLines>) {
     let mut partial = task.new_partial();
     let mut lines = Vec::new();
@@ -371,7 +377,12 @@ fn work<T: BlockTask>(
                 });
             }
             let len = block.data().len() as u64;
-            if let Err(failure) = task.process(&mut partial, &mut block) {
+            let checked = if strict_utf8 {
+                check_utf8(block.data())
+            } else {
+                Ok(())
+            };
+            if let Err(failure) = checked.and_then(|()| task.process(&mut partial, &mut block)) {
                 first.record(block.seq, located(&block, failure, count_records));
             }
             progress.advance(len);
@@ -380,6 +391,16 @@ fn work<T: BlockTask>(
         let _ = recycle.send(block.into_buffer());
     }
     (partial, lines)
+}
+
+/// `--strict-utf8`: the position of the first byte that is not UTF-8.
+fn check_utf8(data: &[u8]) -> Result<(), BlockFailure> {
+    std::str::from_utf8(data)
+        .map(drop)
+        .map_err(|e| BlockFailure {
+            at: e.valid_up_to(),
+            kind: FailureKind::InvalidUtf8,
+        })
 }
 
 fn located(block: &Block, failure: BlockFailure, delimiter: Option<u8>) -> Located {

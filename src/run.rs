@@ -146,13 +146,14 @@ impl Job<'_> {
             block_size: self.input.blocksize,
             delimiter,
             count_records: self.exec.stats,
+            strict_utf8: self.input.strict_utf8,
         })?;
         let total = sources.iter().map(Source::known_size).sum::<Option<u64>>();
         let progress = Progress::new(self.exec.progress, total);
 
         if let Some(lowercase) = wordcount_shape(&pipeline, kind) {
             let tokenizer = Tokenizer::new(Splitter::Words, lowercase, delimiter);
-            let task = WordCount::new(tokenizer, self.input.strict_utf8);
+            let task = WordCount::new(tokenizer);
             let result = wordcount::count(&engine, &task, &sources, &progress);
             progress.finish();
             let (counts, stats) = result?;
@@ -188,7 +189,6 @@ impl Job<'_> {
             delimiter,
             keep_cr: self.records.keep_cr,
             skip_bad: self.records.skip_bad_lines,
-            strict_utf8: self.input.strict_utf8,
             stream: None,
         };
         let (partials, stats, out_records, destination) = if streaming {
@@ -530,7 +530,6 @@ struct RunTask {
     delimiter: u8,
     keep_cr: bool,
     skip_bad: bool,
-    strict_utf8: bool,
     stream: Option<StreamOut>,
 }
 
@@ -579,14 +578,6 @@ impl BlockTask for RunTask {
     }
 
     fn process(&self, partial: &mut RunPartial, block: &mut Block) -> Result<(), BlockFailure> {
-        if self.strict_utf8 {
-            if let Err(e) = std::str::from_utf8(block.data()) {
-                return Err(BlockFailure {
-                    at: e.valid_up_to(),
-                    kind: FailureKind::InvalidUtf8,
-                });
-            }
-        }
         let (seq, source) = (block.seq, block.source);
         let RunPartial {
             acc,
@@ -853,7 +844,6 @@ mod tests {
             delimiter: b'\n',
             keep_cr: false,
             skip_bad: false,
-            strict_utf8: false,
             stream: None,
         };
         let engine = Engine::new(EngineOptions {
@@ -861,6 +851,7 @@ mod tests {
             block_size,
             delimiter: b'\n',
             count_records: false,
+            strict_utf8: false,
         })
         .unwrap();
         let (partials, _) = engine
@@ -909,7 +900,6 @@ mod tests {
             delimiter: b'\n',
             keep_cr: false,
             skip_bad,
-            strict_utf8: false,
             stream: streaming.then(|| StreamOut {
                 tx,
                 limit: None,
@@ -924,6 +914,7 @@ mod tests {
             block_size: 7,
             delimiter: b'\n',
             count_records: false,
+            strict_utf8: false,
         })
         .unwrap();
         let (partials, _) = engine.run(&task, &[Source::File(path)], &Progress::hidden())?;

@@ -7,7 +7,7 @@ use regex::bytes::Regex;
 
 use crate::cli::{Split, WordcountArgs};
 use crate::counts::Counts;
-use crate::engine::{BlockFailure, BlockTask, Engine, EngineOptions, FailureKind, RunStats};
+use crate::engine::{BlockFailure, BlockTask, Engine, EngineOptions, RunStats};
 use crate::error::Error;
 use crate::input::block::Block;
 use crate::input::{self, Source};
@@ -18,7 +18,6 @@ use crate::tokenize::{Splitter, Tokenizer, lowercase_into};
 /// The word-counting task run on each block.
 pub struct WordCount {
     tokenizer: Tokenizer,
-    strict_utf8: bool,
 }
 
 /// One worker's counts and its reusable lowercasing buffer.
@@ -30,11 +29,8 @@ pub struct WordPartial {
 
 impl WordCount {
     /// A task counting the tokens of `tokenizer`.
-    pub fn new(tokenizer: Tokenizer, strict_utf8: bool) -> WordCount {
-        WordCount {
-            tokenizer,
-            strict_utf8,
-        }
+    pub fn new(tokenizer: Tokenizer) -> WordCount {
+        WordCount { tokenizer }
     }
 }
 
@@ -46,14 +42,6 @@ impl BlockTask for WordCount {
     }
 
     fn process(&self, partial: &mut WordPartial, block: &mut Block) -> Result<(), BlockFailure> {
-        if self.strict_utf8 {
-            if let Err(e) = std::str::from_utf8(block.data()) {
-                return Err(BlockFailure {
-                    at: e.valid_up_to(),
-                    kind: FailureKind::InvalidUtf8,
-                });
-            }
-        }
         let WordPartial { counts, scratch } = partial;
         self.tokenizer
             .for_each_token(block.data_mut(), scratch, |token| counts.add(token));
@@ -61,7 +49,7 @@ impl BlockTask for WordCount {
     }
 
     fn may_fail(&self) -> bool {
-        self.strict_utf8
+        false
     }
 }
 
@@ -115,11 +103,9 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         block_size: args.input.blocksize,
         delimiter,
         count_records: args.exec.stats,
+        strict_utf8: args.input.strict_utf8,
     })?;
-    let task = WordCount::new(
-        Tokenizer::new(splitter, lowercase, delimiter),
-        args.input.strict_utf8,
-    );
+    let task = WordCount::new(Tokenizer::new(splitter, lowercase, delimiter));
     let total = sources.iter().map(Source::known_size).sum::<Option<u64>>();
     let progress = Progress::new(args.exec.progress, total);
     let result = count(&engine, &task, &sources, &progress);
@@ -289,6 +275,7 @@ mod tests {
             block_size,
             delimiter: b'\n',
             count_records: false,
+            strict_utf8: false,
         })
         .unwrap();
         let splitter = if words {
@@ -296,7 +283,7 @@ mod tests {
         } else {
             Splitter::Whitespace
         };
-        let task = WordCount::new(Tokenizer::new(splitter, lowercase, b'\n'), false);
+        let task = WordCount::new(Tokenizer::new(splitter, lowercase, b'\n'));
         let (counts, _) =
             count(&engine, &task, &[Source::File(path)], &Progress::hidden()).unwrap();
         counts.iter().map(|(k, c)| (k.to_vec(), c)).collect()
