@@ -30,15 +30,6 @@ impl Num {
         }
     }
 
-    /// The number a record holds: a JSON number, or text that is one
-    /// (surrounding white space allowed).
-    pub fn from_value(value: &Value) -> Option<Num> {
-        match value {
-            Value::Number(n) => Some(Num::from_json(n)),
-            _ => None,
-        }
-    }
-
     /// Parse text in JSON number syntax.
     pub fn parse(text: &[u8]) -> Option<Num> {
         let text = text.trim_ascii();

@@ -51,16 +51,6 @@ impl KeyCounts {
         let json = self.json.iter().map(|(k, c)| (KeyKind::Json, k, c));
         text.chain(json)
     }
-
-    /// Number of distinct keys.
-    pub fn len(&self) -> usize {
-        self.text.len() + self.json.len()
-    }
-
-    /// True when there is no key.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// What a worker accumulates.

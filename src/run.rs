@@ -750,7 +750,6 @@ fn print_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reduce::KeyCounts;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -865,7 +864,6 @@ mod tests {
         let Acc::Frequencies(counts) = merged else {
             panic!("not frequencies")
         };
-        let counts: KeyCounts = counts;
         counts
             .iter()
             .map(|(kind, key, count)| ((kind == KeyKind::Json, key.to_vec()), count))

@@ -171,7 +171,6 @@ impl Tokenizer {
         block: &[u8],
         mut emit: F,
     ) {
-        let words = WORDS;
         let end = block.len();
         let mut pos = 0;
         let mut token = None;
@@ -183,7 +182,7 @@ impl Tokenizer {
             if group.high != 0 {
                 let from = token.take().unwrap_or(pos);
                 // The scalar scanners stop just after a separator.
-                pos = if words {
+                pos = if WORDS {
                     self.words_scalar(block, from, pos + len, &mut emit)
                 } else {
                     self.whitespace_scalar(block, from, pos + len, &mut emit)
@@ -191,7 +190,7 @@ impl Tokenizer {
                 word_before = false;
                 continue;
             }
-            let runs = if words {
+            let runs = if WORDS {
                 let word_bytes = group.first;
                 let word_after = len == GROUP && self.word_char_at(block, pos + GROUP);
                 let before = (word_bytes << 1) | u64::from(word_before);
@@ -214,10 +213,9 @@ impl Tokenizer {
     /// `high` marks non-ASCII bytes. Lanes past the end are separators.
     #[inline(always)]
     fn classify<const WORDS: bool>(&self, bytes: &[u8]) -> Group {
-        let words = WORDS;
         if bytes.len() < GROUP {
             let mut group = Group {
-                first: if words { 0 } else { !0 },
+                first: if WORDS { 0 } else { !0 },
                 second: 0,
                 high: 0,
             };
@@ -225,7 +223,7 @@ impl Tokenizer {
                 let bit = 1u64 << lane;
                 match self.classes[usize::from(byte)] {
                     Class::NonAscii => group.high |= bit,
-                    Class::Token if words => group.first |= bit,
+                    Class::Token if WORDS => group.first |= bit,
                     Class::Token => group.first &= !bit,
                     Class::Apostrophe => group.second |= bit,
                     Class::Separator => {}
@@ -246,7 +244,7 @@ impl Tokenizer {
             let low = word & LOW7;
             let ascii = !word & HIGH;
             group.high |= gather(word & HIGH) << shift;
-            if words {
+            if WORDS {
                 let digit = at_least(low, b'0') & !at_least(low, b'9' + 1);
                 let folded = low | splat(0x20);
                 let alpha = at_least(folded, b'a') & !at_least(folded, b'z' + 1);

@@ -23,12 +23,13 @@ fn many_words(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn a_reader_closing_the_pipe_early_is_a_quiet_success() {
+/// Run rbag with `args` on many words, read one line of its output, then
+/// close the pipe as `head -1` does; the line and how rbag ended.
+fn first_line_then_close(args: &[&str]) -> (String, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
     let input = many_words(dir.path());
     let mut child = rbag()
-        .arg("wordcount")
+        .args(args)
         .arg(&input)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -38,8 +39,13 @@ fn a_reader_closing_the_pipe_early_is_a_quiet_success() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    // Dropping the reader closes the pipe, as `head -1` does.
-    let output = child.wait_with_output().unwrap();
+    // Dropping the reader closes the pipe.
+    (first, child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_reader_closing_the_pipe_early_is_a_quiet_success() {
+    let (first, output) = first_line_then_close(&["wordcount"]);
     assert!(first.ends_with("\t1\n"), "{first:?}");
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
@@ -341,20 +347,7 @@ fn streamed_output_starts_before_the_input_ends() {
 
 #[test]
 fn a_closed_pipe_ends_a_stream_quietly() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = many_words(dir.path());
-    let mut child = rbag()
-        .args(["run", "words | upper"])
-        .arg(&input)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let (first, output) = first_line_then_close(&["run", "words | upper"]);
     assert_eq!(first, "WORD0\n");
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
