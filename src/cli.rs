@@ -134,13 +134,15 @@ See 'rbag run --help' for every stage.";
 
 /// The pipeline language, for `rbag run --help` and the man pages.
 pub const PIPELINE_HELP: &str = "\
-Pipeline stages (separated by '|'; at most one reduction, last):
+Pipeline stages, separated by '|'. A reduction's result flows on as records.
 
 Map (one record in, one out):
   lower, upper             Unicode case mapping
   trim                     drop white space at both ends
   pluck PATH               the value at a JSON path: .a.b  .a[0]  .a[-1]  .[\"odd key\"]
                            (records without it are dropped, and counted in --stats)
+  pluck PATH // DEFAULT    DEFAULT (a JSON literal) when the path is missing or null
+  pluck [PATH, ...]        an array of the values (null for a missing path)
   replace /RE/ \"TEXT\"      replace every match; $1 or ${name} insert a group
   extract /RE/             the first group of the first match, else the whole match
                            (records without a match are dropped)
@@ -149,33 +151,67 @@ Map (one record in, one out):
   text                     JSON as text (a string's content, else compact JSON)
 
 Filter (keep some records):
-  filter /RE/              keep records that match (remove /RE/ drops them)
-  filter len >= 3          compare the length: == != < <= > >=
-  filter .age > 30         compare a JSON value with a number, \"string\", true,
-  filter .lang == \"en\"     false or null (records without the path never pass)
-  filter .flag             keep records where the path is present and not
-                           null or false
+  filter TEST              keep the records for which TEST holds (remove: drop them)
   nonempty                 drop empty text, null, \"\", [] and {}
+  sample P [seed S]        keep a record with probability P, decided by a hash of
+                           its text and S: the same records for any threads, block
+                           size or machine
+
+Tests:
+  /RE/                     the record's text matches
+  .a.b                     the path is present and neither null nor false
+  VALUE OP VALUE           OP is == != < <= > >=; VALUE is a path, len (the
+                           record's length) or a literal: 3, \"en\", true, false,
+                           null, [1, 2], {\"a\": 1}
+  VALUE =~ /RE/            the value's text matches (!~: does not)
+  VALUE in [LITERAL, ...]  the value equals one of the list
+  not TEST, TEST and TEST, TEST or TEST, (TEST)
+                           a test on a path the record lacks is false
 
 Flatten (one record in, any number out):
   words                    the words of the text (as rbag wordcount splits them)
   split \",\"  split /RE/    the pieces between separators (empty pieces kept)
   chars                    each character
   explode                  the elements of a JSON array
+  pipe \"CMD\"               run CMD with sh -c once per block, its records on
+                           standard input one per line (JSON values as compact
+                           JSON); its output lines are the records that flow on
 
-Reduce (last):
+Reduce:
   frequencies (freq)       each distinct record with its count, most frequent first
   count                    the number of records
   distinct                 each distinct record once, in byte order
-  sum, min, max, mean      of numbers (JSON numbers, or text that is one);
-                           integer sums are exact, float sums exactly rounded
-  topk K [by PATH]         the K largest records (by the value at PATH), ties in
-                           input order
+  sum, mean                of numbers (JSON numbers, or text that is one), exact
+                           and rounded once
+  var [DDOF], std [DDOF]   variance and standard deviation; DDOF 0 (the default)
+                           for the population, 1 for a sample
+  summary                  count, sum, min, max, mean and std in one row
+  min, max                 the smallest and largest record, in the order of values
+  topk K [by PROJECTION]   the K largest records (by the value of a path, or of
+  bottomk K [by PROJECTION] [paths]), ties in input order; bottomk: the smallest
   take N                   the first N records in input order; reading stops there
 
+Group:
+  group KEY | STAGES... | REDUCTION
+                           per distinct KEY (a path, [paths], or /RE/ whose first
+                           group is the key), run the stages and the reduction:
+                           key<TAB>value per group, by key (--sort count: by value)
+
+After a reduction the records are its result: {\"key\": K, \"count\": N} rows after
+frequencies, {\"key\": K, \"value\": V} rows after a group, the records of distinct,
+topk and take, one value after count, sum and the like:
+  distinct | count          frequencies | filter .count >= 10 | count
+A table that later stages only filter or cut still prints as a table.
+
+Order of values (min, max, topk, bottomk, tests): null < false < true < numbers <
+strings < arrays < objects; numbers by value, strings and text by their bytes,
+arrays element by element, objects by their sorted keys, then their values.
+== compares numbers by value (1 == 1.0); where 1 and 1.0 must be told apart (min,
+max, topk), the integer comes first.
+
 Without a reduction, records stream out in input order: unchanged records as
-their original bytes, changed text as text, JSON strings as text, other JSON
-as compact JSON with sorted keys. Regex flags follow the closing slash: /x/i.";
+their original bytes, changed text as text, JSON strings as text, other JSON as
+compact JSON with sorted keys. Regex flags follow the closing slash: /x/i.";
 
 const FREQ_LONG_ABOUT: &str = "\
 Count how often each record occurs: each line of text, or each JSON value \
@@ -332,6 +368,36 @@ pub struct InputOptions {
     /// (by default they are kept as they are).
     #[arg(long)]
     pub strict_utf8: bool,
+
+    /// Decompress gzip, zstd, bzip2 and xz input, known by name (.gz, .zst,
+    /// .bz2, .xz) or by its first bytes ('auto'), or read raw bytes
+    /// ('never').
+    #[arg(long, value_enum, default_value_t = DecompressMode::Auto, value_name = "WHEN")]
+    pub decompress: DecompressMode,
+
+    /// Only the records that start in bytes [START, END) of the one input
+    /// file ('START:' runs to the end), as blocks are cut: ranges that tile
+    /// a file read every record once. For splitting a file across machines.
+    #[arg(long, value_name = "START:END", value_parser = crate::plan::parse_byte_range)]
+    pub byte_range: Option<crate::plan::ByteRange>,
+}
+
+/// When to decompress input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecompressMode {
+    /// By file name or by the first bytes of the input
+    Auto,
+    /// Never: read the bytes as they are
+    Never,
+}
+
+impl DecompressMode {
+    pub fn to_input(self) -> crate::input::Decompress {
+        match self {
+            DecompressMode::Auto => crate::input::Decompress::Auto,
+            DecompressMode::Never => crate::input::Decompress::Never,
+        }
+    }
 }
 
 /// How results are written.
@@ -344,9 +410,11 @@ pub struct OutputOptions {
     #[arg(long, value_enum, default_value_t = Format::Tsv, value_name = "FORMAT")]
     pub format: Format,
 
-    /// Output order.
-    #[arg(long, value_enum, default_value_t = SortOrder::Count, value_name = "ORDER")]
-    pub sort: SortOrder,
+    /// Output order of tables: 'count' (count descending, then key; the
+    /// default for frequencies) or 'key' (key bytes; the default for
+    /// groups, where 'count' orders by value, largest first).
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub sort: Option<SortOrder>,
 
     /// Print only the first K rows of the sorted table (a table that is cut
     /// cannot be merged with others later).
@@ -379,7 +447,8 @@ pub enum Format {
 /// Output orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortOrder {
-    /// Count descending, then key bytes ascending
+    /// Count (or value) descending, then key bytes ascending
+    #[value(alias = "value")]
     Count,
     /// Key bytes ascending
     Key,

@@ -176,6 +176,17 @@ impl Counts {
         }
     }
 
+    /// Count `key` `count` (at least 1) times.
+    pub fn add_count(&mut self, key: &[u8], count: u64) {
+        if key.len() <= INLINE_MAX {
+            let (low, high) = inline_words(key);
+            self.add_inline(mix(low, high), words_key(low, high), count);
+        } else {
+            let hash = self.hasher.hash_one(key);
+            self.add_long(hash, key, count);
+        }
+    }
+
     /// Count an inline key `count` (at least 1) times; the hot path of word
     /// counting.
     #[inline(always)]

@@ -1,22 +1,31 @@
 //! Running a per-block task over every input in parallel.
 //!
-//! One reader thread cuts the sources into blocks and sends them through a
-//! bounded queue, so memory stays at a few blocks per thread whatever the
-//! input size. Each thread of a rayon pool runs one worker that keeps its own
-//! partial result for all the blocks it takes (one table per worker, no
-//! shared lock on the hot path); used buffers go back to the reader for
-//! reuse. When blocks fail, the failure earliest in the input is the one
-//! reported, and blocks after it are not read, so errors are deterministic.
+//! Work is handed out in input order by one scheduler: a window of a
+//! regular file (the worker that takes it reads it itself, with positioned
+//! reads, so no thread copies bytes for another), or the next block of a
+//! stream, cut by one feeder thread that reads stdin, FIFOs and compressed
+//! files into bounded queues. Each worker of a rayon pool keeps its own
+//! partial result for all the blocks it takes (no shared lock on the hot
+//! path). Memory stays at a few blocks per thread whatever the input size.
+//!
+//! When blocks fail, the failure earliest in the input is the one reported,
+//! and blocks after it are not read, so errors are deterministic. Line
+//! numbers for messages come from a ledger of records per block that folds
+//! blocks in order as they finish, so it holds only the blocks that finish
+//! out of order, not one entry per block.
 
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::error::Error;
-use crate::input::Source;
-use crate::input::block::{Block, BlockReader};
+use crate::input::block::{Block, BlockId, BlockReader, read_window};
+use crate::input::{Shape, Source, describe_stream_error, open_stream};
 use crate::progress::Progress;
 
 /// Work done on each block.
@@ -27,14 +36,16 @@ pub trait BlockTask: Sync {
     /// A fresh, empty partial result.
     fn new_partial(&self) -> Self::Partial;
 
-    /// Process one block into `partial`.
+    /// Process one block into `partial`. Every block handed out is
+    /// processed, an empty one too (a window where no record starts), so
+    /// that ordered consumers see every sequence number.
     ///
     /// # Errors
     /// Bad data in the block, with its byte position in the block.
     fn process(&self, partial: &mut Self::Partial, block: &mut Block) -> Result<(), BlockFailure>;
 
-    /// Whether `process` can fail; if so the engine keeps the record count of
-    /// every block to give the failure a line number.
+    /// Whether `process` can fail or report positions; if so the engine
+    /// keeps the ledger of records that gives line numbers.
     fn may_fail(&self) -> bool;
 }
 
@@ -53,6 +64,9 @@ pub enum FailureKind {
     /// Any other bad data, described by the message (invalid JSON, a value
     /// a stage cannot handle).
     Data(String),
+    /// Something about the block as a whole (a command that failed on it):
+    /// reported with the block's range of lines.
+    Block(String),
 }
 
 /// How to cut and schedule the input.
@@ -66,6 +80,20 @@ pub struct EngineOptions {
     /// Fail on the first byte that is not UTF-8 (`--strict-utf8`), checked
     /// here for every task.
     pub strict_utf8: bool,
+    /// Hand on partial blocks of a pipe that goes quiet.
+    pub live: bool,
+}
+
+/// One input as the engine reads it.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub source: Source,
+    pub shape: Shape,
+    /// For a regular file: the windows `[start, end)`, in order, tiling the
+    /// part of the file that is read.
+    pub windows: Vec<(u64, u64)>,
+    /// Where the part read starts (`--byte-range`), for line numbers.
+    pub range_start: u64,
 }
 
 /// What the engine measured while running.
@@ -78,30 +106,20 @@ pub struct RunStats {
     /// task may fail.
     pub records: u64,
     pub seconds: f64,
-    /// Records per block, when counted, to turn a position in a block into
-    /// a line number.
-    blocks_records: Vec<BlockLines>,
 }
 
-impl RunStats {
-    /// The line (record) number in its source of line `line_in_block`
-    /// (0-based) of block `seq`. Needs the records to have been counted.
-    pub fn line_number(&self, seq: u64, source: usize, line_in_block: u64) -> u64 {
-        lines_before(&self.blocks_records, seq, source) + line_in_block + 1
-    }
-}
-
-/// A shared handle to steer a run from outside the workers: stop reading
-/// after a block, and bound how far the reader may run ahead of an ordered
-/// consumer of the blocks' results.
+/// A shared handle to steer a run from outside the workers: stop after a
+/// block, and bound how far work may run ahead of an ordered consumer of
+/// the blocks' results.
 pub struct Control {
     stop_after: AtomicU64,
+    finished: AtomicBool,
     permits: Option<(Sender<()>, Receiver<()>)>,
 }
 
 impl Control {
-    /// A control; with `window`, at most that many blocks are read before
-    /// [`Control::release`] is called for the earliest.
+    /// A control; with `window`, at most that many blocks are handed out
+    /// before [`Control::release`] is called for the earliest.
     pub fn new(window: Option<usize>) -> Control {
         let permits = window.map(|n| {
             let (tx, rx) = crossbeam_channel::bounded(n.max(1));
@@ -112,6 +130,7 @@ impl Control {
         });
         Control {
             stop_after: AtomicU64::new(u64::MAX),
+            finished: AtomicBool::new(false),
             permits,
         }
     }
@@ -123,17 +142,17 @@ impl Control {
 
     /// Whether block `seq` is still wanted.
     pub fn wanted(&self, seq: u64) -> bool {
-        seq <= self.stop_after.load(Ordering::Relaxed)
+        seq <= self.stop_after.load(Ordering::Relaxed) && !self.finished.load(Ordering::Relaxed)
     }
 
-    /// The consumer is done with one block: the reader may read another.
+    /// The consumer is done with one block: another may be handed out.
     pub fn release(&self) {
         if let Some((tx, _)) = &self.permits {
             let _ = tx.try_send(());
         }
     }
 
-    /// Wait for room to read block `seq`; false once it is not wanted.
+    /// Wait for room to hand out block `seq`; false once it is not wanted.
     fn acquire(&self, seq: u64) -> bool {
         let Some((_, rx)) = &self.permits else {
             return self.wanted(seq);
@@ -143,8 +162,8 @@ impl Control {
                 return false;
             }
             // A consumer that stopped releases nothing more; polling the
-            // stop flag keeps the reader from waiting on it forever.
-            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+            // stop flag keeps the scheduler from waiting on it forever.
+            match rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(()) => return true,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return false,
@@ -161,15 +180,18 @@ pub struct Engine {
 
 /// A failure located in the input, waiting to become an [`Error`] once the
 /// lines before its block are known.
+#[derive(Debug)]
 enum Located {
     /// A failure that needs no position (opening or reading a source).
     Plain(Error),
-    /// A data failure in block `seq` of `source`.
+    /// A data failure in block `id`.
     InBlock {
-        source: usize,
+        id: BlockId,
         offset: u64,
         line_in_block: u64,
         column: u64,
+        /// Records in the block, for a failure of the whole block.
+        records: u64,
         kind: FailureKind,
     },
 }
@@ -195,13 +217,152 @@ impl FirstFailure<'_> {
     }
 }
 
-/// Per-block record counts, kept to turn a failure's position in its block
-/// into a line (record) number in its source.
-#[derive(Debug, Clone)]
-struct BlockLines {
+/// Records per block, folded in order per source: the lines before any
+/// block whose line numbers someone asked for (a failure, a skipped line).
+#[derive(Default)]
+pub struct Ledger {
+    sources: Mutex<Vec<SourceLines>>,
+}
+
+#[derive(Default, Clone)]
+struct SourceLines {
+    /// The next block to fold; all before it are folded.
+    next: u64,
+    /// Records in the blocks folded so far.
+    lines: u64,
+    /// Blocks that finished before an earlier one.
+    pending: BTreeMap<u64, u64>,
+    /// Blocks whose line numbers are wanted, and once known, the records
+    /// before them.
+    wanted: BTreeMap<u64, Option<u64>>,
+}
+
+impl Ledger {
+    fn with_sources(n: usize) -> Ledger {
+        Ledger {
+            sources: Mutex::new(vec![SourceLines::default(); n]),
+        }
+    }
+
+    /// Ask for the line numbers of block `id` (before reporting it).
+    pub fn want(&self, id: BlockId) {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(source) = sources.get_mut(id.source as usize) {
+            source.wanted.entry(id.index).or_insert(None);
+        }
+    }
+
+    /// Block `id` holds `records` records.
+    fn report(&self, id: BlockId, records: u64) {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(source) = sources.get_mut(id.source as usize) else {
+            return;
+        };
+        source.pending.insert(id.index, records);
+        while let Some(records) = source.pending.remove(&source.next) {
+            if let Some(slot) = source.wanted.get_mut(&source.next) {
+                *slot = Some(source.lines);
+            }
+            source.lines += records;
+            source.next += 1;
+        }
+    }
+
+    /// Records before block `id` in its source, if known.
+    pub fn lines_before(&self, id: BlockId) -> Option<u64> {
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        sources
+            .get(id.source as usize)?
+            .wanted
+            .get(&id.index)
+            .copied()
+            .flatten()
+    }
+}
+
+/// A unit of work handed to a worker.
+enum Work {
+    Window {
+        input: usize,
+        index: u64,
+        seq: u64,
+        start: u64,
+        end: u64,
+    },
+    Block(Block),
+}
+
+/// What the feeder sends for a stream.
+enum StreamMsg {
+    Block(Block),
+    Failed(Located),
+}
+
+struct Cursor {
+    input: usize,
+    index: u64,
     seq: u64,
-    source: usize,
-    records: u64,
+}
+
+/// Hands out work in input order.
+struct Scheduler<'a> {
+    inputs: &'a [Input],
+    cursor: Mutex<Cursor>,
+    streams: Vec<Option<Receiver<StreamMsg>>>,
+}
+
+impl Scheduler<'_> {
+    fn next(&self, first: &FirstFailure<'_>) -> Option<Work> {
+        let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let input_index = cursor.input;
+            let input = self.inputs.get(input_index)?;
+            let seq = cursor.seq;
+            if !first.wanted(seq) {
+                return None;
+            }
+            match &self.streams[input_index] {
+                None => {
+                    let Some(&(start, end)) = input.windows.get(cursor.index as usize) else {
+                        cursor.input += 1;
+                        cursor.index = 0;
+                        continue;
+                    };
+                    if !first.control.acquire(seq) {
+                        return None;
+                    }
+                    let index = cursor.index;
+                    cursor.index += 1;
+                    cursor.seq += 1;
+                    return Some(Work::Window {
+                        input: input_index,
+                        index,
+                        seq,
+                        start,
+                        end,
+                    });
+                }
+                Some(rx) => match rx.recv() {
+                    Ok(StreamMsg::Block(mut block)) => {
+                        if !first.control.acquire(seq) {
+                            return None;
+                        }
+                        block.seq = seq;
+                        cursor.seq += 1;
+                        return Some(Work::Block(block));
+                    }
+                    Ok(StreamMsg::Failed(located)) => {
+                        first.record(seq, located);
+                        return None;
+                    }
+                    Err(_) => {
+                        cursor.input += 1;
+                        cursor.index = 0;
+                    }
+                },
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -223,7 +384,11 @@ impl Engine {
         &self.pool
     }
 
-    /// Run `task` on every block of `sources`, returning one partial result
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Run `task` on every block of `inputs`, returning one partial result
     /// per worker thread.
     ///
     /// # Errors
@@ -232,10 +397,10 @@ impl Engine {
     pub fn run<T: BlockTask>(
         &self,
         task: &T,
-        sources: &[Source],
+        inputs: &[Input],
         progress: &Progress,
-    ) -> Result<(Vec<T::Partial>, RunStats), Error> {
-        self.run_with(task, sources, progress, &Control::new(None))
+    ) -> Result<(Vec<T::Partial>, RunStats, Ledger), Error> {
+        self.run_with(task, inputs, progress, &Control::new(None))
     }
 
     /// [`Engine::run`], steered by `control`.
@@ -245,152 +410,310 @@ impl Engine {
     pub fn run_with<T: BlockTask>(
         &self,
         task: &T,
-        sources: &[Source],
+        inputs: &[Input],
         progress: &Progress,
         control: &Control,
-    ) -> Result<(Vec<T::Partial>, RunStats), Error> {
+    ) -> Result<(Vec<T::Partial>, RunStats, Ledger), Error> {
         let started = Instant::now();
         let threads = self.pool.current_num_threads();
-        // Two blocks queued per worker keep every worker busy while the
-        // reader fills the next one; more would only hold memory.
-        let (block_tx, block_rx) = crossbeam_channel::bounded::<Block>(2 * threads);
-        let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
         let first = FirstFailure {
             control,
             failure: Mutex::new(None),
         };
-        let strict_utf8 = self.options.strict_utf8;
-        let count_lines = self.options.count_records || strict_utf8 || task.may_fail();
-        let delimiter = self.options.delimiter;
+        let count_lines = self.options.count_records || self.options.strict_utf8 || task.may_fail();
+        let ledger = Ledger::with_sources(inputs.len());
+        let (recycle_tx, recycle_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let mut senders = Vec::new();
+        let mut streams = Vec::with_capacity(inputs.len());
+        for (index, input) in inputs.iter().enumerate() {
+            if matches!(input.shape, Shape::Stream { .. }) {
+                // Two blocks queued per worker keep every worker busy while
+                // the feeder fills the next one; more would only hold memory.
+                let (tx, rx) = crossbeam_channel::bounded::<StreamMsg>(2 * threads);
+                senders.push((index, tx));
+                streams.push(Some(rx));
+            } else {
+                streams.push(None);
+            }
+        }
+        let scheduler = Scheduler {
+            inputs,
+            cursor: Mutex::new(Cursor {
+                input: 0,
+                index: 0,
+                seq: 0,
+            }),
+            streams,
+        };
+        let bytes = AtomicU64::new(0);
+        let blocks = AtomicU64::new(0);
+        let records = AtomicU64::new(0);
 
-        let (outcomes, mut stats) = std::thread::scope(|scope| {
-            let reader = scope.spawn(|| self.read_all(sources, block_tx, recycle_rx, &first));
-            let outcomes = self.pool.broadcast(|_| {
-                work(
-                    task,
-                    &block_rx,
-                    &recycle_tx,
-                    &first,
-                    progress,
-                    count_lines.then_some(delimiter),
-                    strict_utf8,
-                )
-            });
-            let stats = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (outcomes, stats)
+        let outcomes = std::thread::scope(|scope| {
+            if !senders.is_empty() {
+                let first = &first;
+                scope.spawn(move || self.feed(inputs, senders, recycle_rx, first));
+            }
+            let worker = Worker {
+                task,
+                scheduler: &scheduler,
+                first: &first,
+                ledger: count_lines.then_some(&ledger),
+                progress,
+                recycle: &recycle_tx,
+                options: &self.options,
+                bytes: &bytes,
+                blocks: &blocks,
+                records: &records,
+            };
+            let outcomes = self.pool.broadcast(|_| worker.work());
+            // Every worker is done: the feeder must stop too.
+            control.finished.store(true, Ordering::Relaxed);
+            outcomes
         });
 
-        let mut partials = Vec::with_capacity(outcomes.len());
-        let mut lines = Vec::new();
-        for (partial, worker_lines) in outcomes {
-            partials.push(partial);
-            lines.extend(worker_lines);
-        }
         let failure = first
             .failure
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some((seq, located)) = failure {
-            return Err(locate(seq, located, sources, &lines));
+        if let Some((_, located)) = failure {
+            return Err(locate(located, inputs, &ledger, self.options.delimiter));
         }
-        stats.records = lines.iter().map(|l| l.records).sum();
-        stats.seconds = started.elapsed().as_secs_f64();
-        stats.blocks_records = lines;
-        Ok((partials, stats))
+        let stats = RunStats {
+            sources: inputs.len(),
+            bytes: bytes.into_inner(),
+            blocks: blocks.into_inner(),
+            records: records.into_inner(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        Ok((outcomes, stats, ledger))
     }
 
-    fn read_all(
+    /// The feeder: read every stream input in order, cut into blocks.
+    fn feed(
         &self,
-        sources: &[Source],
-        block_tx: Sender<Block>,
-        recycle_rx: Receiver<Vec<u8>>,
+        inputs: &[Input],
+        senders: Vec<(usize, Sender<StreamMsg>)>,
+        recycle: Receiver<Vec<u8>>,
         first: &FirstFailure<'_>,
-    ) -> RunStats {
-        let mut stats = RunStats {
-            sources: sources.len(),
-            ..RunStats::default()
+    ) {
+        let control = first.control;
+        // Send, unless the run has stopped: a full queue whose workers have
+        // stopped must not keep the feeder waiting.
+        let send = |tx: &Sender<StreamMsg>, mut msg: StreamMsg| -> bool {
+            loop {
+                if control.finished.load(Ordering::Relaxed) {
+                    return false;
+                }
+                match tx.send_timeout(msg, Duration::from_millis(20)) {
+                    Ok(()) => return true,
+                    Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => msg = back,
+                    Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return false,
+                }
+            }
         };
-        let mut seq = 0;
-        'sources: for (index, source) in sources.iter().enumerate() {
-            let input = match source.open() {
-                Ok(input) => input,
+        for (index, tx) in senders {
+            let input = &inputs[index];
+            let source_id = index as u32;
+            let stream = match open_stream(&input.source, &input.shape) {
+                Ok(stream) => stream,
                 Err(e) => {
-                    first.record(seq, Located::Plain(e));
-                    break;
+                    send(&tx, StreamMsg::Failed(Located::Plain(e)));
+                    return;
                 }
             };
-            let mut reader =
-                BlockReader::new(input, self.options.block_size, self.options.delimiter);
-            while first.wanted(seq) {
-                let buffer = recycle_rx.try_recv().unwrap_or_default();
-                match reader.next_block(seq, index, buffer) {
+            let live = self.options.live && stream.probe.is_some();
+            let compressed = stream.compressed.clone();
+            let mut reader = BlockReader::new(
+                stream.reader,
+                self.options.block_size,
+                self.options.delimiter,
+            )
+            .live(if live { stream.probe } else { None });
+            let mut index = 0;
+            loop {
+                let id = BlockId {
+                    source: source_id,
+                    index,
+                };
+                let buffer = recycle.try_recv().unwrap_or_default();
+                let offset = reader.offset();
+                match reader.next_block(id, buffer) {
                     Ok(Some(block)) => {
-                        // A permit per block sent, never for the end of a
-                        // source: one taken there would never come back.
-                        if !first.control.acquire(seq) {
-                            break 'sources;
+                        if !send(&tx, StreamMsg::Block(block)) {
+                            return;
                         }
-                        stats.bytes += block.data().len() as u64;
-                        stats.blocks += 1;
-                        if block_tx.send(block).is_err() {
-                            break 'sources;
-                        }
-                        seq += 1;
+                        index += 1;
                     }
-                    Ok(None) => continue 'sources,
+                    Ok(None) => break,
                     Err(e) => {
-                        first.record(seq, Located::Plain(Error::io(source.name(), e)));
-                        break 'sources;
+                        let located = if e.kind() == io::ErrorKind::OutOfMemory {
+                            Located::InBlock {
+                                id,
+                                offset,
+                                line_in_block: 0,
+                                column: 1,
+                                records: 0,
+                                kind: FailureKind::Data(crate::error::io_message(&e)),
+                            }
+                        } else {
+                            Located::Plain(describe_stream_error(
+                                &input.source,
+                                compressed.as_ref(),
+                                &e,
+                            ))
+                        };
+                        send(&tx, StreamMsg::Failed(located));
+                        return;
                     }
                 }
             }
-            break;
         }
-        stats
     }
 }
 
-fn work<T: BlockTask>(
-    task: &T,
-    blocks: &Receiver<Block>,
-    recycle: &Sender<Vec<u8>>,
-    first: &FirstFailure<'_>,
-    progress: &Progress,
-    count_records: Option<u8>,
-    strict_utf8: bool,
-) -> (T::Partial, Vec<BlockLines>) {
-    let mut partial = task.new_partial();
-    let mut lines = Vec::new();
-    for mut block in blocks.iter() {
-        if first.wanted(block.seq) {
-            if let Some(delimiter) = count_records {
-                let data = block.data();
-                // Only a source's last block can end without a delimiter,
-                // so no later block's line number includes this extra one.
-                let unterminated = data.last() != Some(&delimiter);
-                lines.push(BlockLines {
-                    seq: block.seq,
-                    source: block.source,
-                    records: count_byte(delimiter, data) + u64::from(unterminated),
-                });
-            }
-            let len = block.data().len() as u64;
-            let checked = if strict_utf8 {
-                check_utf8(block.data())
-            } else {
-                Ok(())
+/// What every worker shares.
+struct Worker<'a, T: BlockTask> {
+    task: &'a T,
+    scheduler: &'a Scheduler<'a>,
+    first: &'a FirstFailure<'a>,
+    ledger: Option<&'a Ledger>,
+    progress: &'a Progress,
+    recycle: &'a Sender<Vec<u8>>,
+    options: &'a EngineOptions,
+    bytes: &'a AtomicU64,
+    blocks: &'a AtomicU64,
+    records: &'a AtomicU64,
+}
+
+impl<T: BlockTask> Worker<'_, T> {
+    fn work(&self) -> T::Partial {
+        let mut partial = self.task.new_partial();
+        let mut buffer = Vec::new();
+        // The file of the last window, kept open for the next one.
+        let mut open: Option<(usize, File)> = None;
+        let delimiter = self.options.delimiter;
+        while let Some(work) = self.scheduler.next(self.first) {
+            let (mut block, recycle) = match work {
+                Work::Block(block) => (block, true),
+                Work::Window {
+                    input,
+                    index,
+                    seq,
+                    start,
+                    end,
+                } => {
+                    let id = BlockId {
+                        source: input as u32,
+                        index,
+                    };
+                    let source = &self.scheduler.inputs[input].source;
+                    if open.as_ref().is_none_or(|(i, _)| *i != input) {
+                        let Source::File(path) = source else {
+                            continue;
+                        };
+                        match File::open(path) {
+                            Ok(file) => open = Some((input, file)),
+                            Err(e) => {
+                                self.first
+                                    .record(seq, Located::Plain(Error::io(source.name(), e)));
+                                continue;
+                            }
+                        }
+                    }
+                    let Some((_, file)) = &open else { continue };
+                    match read_window(file, id, start, end, delimiter, std::mem::take(&mut buffer))
+                    {
+                        Ok(Ok(mut block)) => {
+                            block.seq = seq;
+                            (block, false)
+                        }
+                        // No record starts in the window: an empty block.
+                        Ok(Err(back)) => {
+                            buffer = back;
+                            let mut empty = Block::from_vec(id, start, Vec::new());
+                            empty.seq = seq;
+                            (empty, false)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::OutOfMemory => {
+                            self.first.record(
+                                seq,
+                                Located::InBlock {
+                                    id,
+                                    offset: start,
+                                    line_in_block: 0,
+                                    column: 1,
+                                    records: 0,
+                                    kind: FailureKind::Data(crate::error::io_message(&e)),
+                                },
+                            );
+                            if let Some(ledger) = self.ledger {
+                                ledger.want(id);
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            self.first
+                                .record(seq, Located::Plain(Error::io(source.name(), e)));
+                            continue;
+                        }
+                    }
+                }
             };
-            if let Err(failure) = checked.and_then(|()| task.process(&mut partial, &mut block)) {
-                first.record(block.seq, located(&block, failure, count_records));
+            if self.first.wanted(block.seq) {
+                self.process(&mut partial, &mut block);
             }
-            progress.advance(len);
+            let storage = block.into_buffer();
+            if recycle {
+                // The feeder may have stopped; a closed queue is harmless.
+                let _ = self.recycle.send(storage);
+            } else if storage.capacity() > buffer.capacity() {
+                buffer = storage;
+            }
         }
-        // The reader may have stopped; a closed recycle queue is harmless.
-        let _ = recycle.send(block.into_buffer());
+        partial
     }
-    (partial, lines)
+
+    fn process(&self, partial: &mut T::Partial, block: &mut Block) {
+        let data = block.data();
+        let len = data.len() as u64;
+        let delimiter = self.options.delimiter;
+        let records = self.ledger.map(|_| {
+            // Only a source's last block can end without a delimiter, so no
+            // later block's line number includes this extra one.
+            let unterminated = !data.is_empty() && data.last() != Some(&delimiter);
+            memchr::memchr_iter(delimiter, data).count() as u64 + u64::from(unterminated)
+        });
+        let checked = if self.options.strict_utf8 {
+            check_utf8(data)
+        } else {
+            Ok(())
+        };
+        let result = checked.and_then(|()| self.task.process(partial, block));
+        if block.want_lines
+            && let Some(ledger) = self.ledger
+        {
+            ledger.want(block.id);
+        }
+        if let Err(failure) = result {
+            if let Some(ledger) = self.ledger {
+                ledger.want(block.id);
+            }
+            self.first.record(
+                block.seq,
+                located(block, failure, delimiter, records.unwrap_or(0)),
+            );
+        }
+        if let (Some(ledger), Some(records)) = (self.ledger, records) {
+            ledger.report(block.id, records);
+            self.records.fetch_add(records, Ordering::Relaxed);
+        }
+        self.bytes.fetch_add(len, Ordering::Relaxed);
+        if len > 0 {
+            self.blocks.fetch_add(1, Ordering::Relaxed);
+        }
+        self.progress.advance(len);
+    }
 }
 
 /// `--strict-utf8`: the position of the first byte that is not UTF-8.
@@ -403,33 +726,66 @@ fn check_utf8(data: &[u8]) -> Result<(), BlockFailure> {
         })
 }
 
-fn located(block: &Block, failure: BlockFailure, delimiter: Option<u8>) -> Located {
-    let delimiter = delimiter.unwrap_or(b'\n');
+fn located(block: &Block, failure: BlockFailure, delimiter: u8, records: u64) -> Located {
     let data = block.data();
     let at = failure.at.min(data.len());
     let before = &data[..at];
     let line_start = memchr::memrchr(delimiter, before).map_or(0, |i| i + 1);
     Located::InBlock {
-        source: block.source,
+        id: block.id,
         offset: block.offset + at as u64,
-        line_in_block: count_byte(delimiter, before),
+        line_in_block: memchr::memchr_iter(delimiter, before).count() as u64,
         column: (at - line_start) as u64 + 1,
+        records,
         kind: failure.kind,
     }
 }
 
-fn locate(seq: u64, located: Located, sources: &[Source], lines: &[BlockLines]) -> Error {
+/// Records in a file before `offset`, counted when a message needs them
+/// (the lines before a `--byte-range`).
+pub fn records_before(path: &std::path::Path, offset: u64, delimiter: u8) -> io::Result<u64> {
+    use std::io::Read;
+    let mut file = File::open(path)?.take(offset);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut count = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(count),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        count += memchr::memchr_iter(delimiter, &buf[..n]).count() as u64;
+    }
+}
+
+/// The line numbers of block `id`'s records start after this many lines.
+pub fn line_base(inputs: &[Input], ledger: &Ledger, id: BlockId, delimiter: u8) -> u64 {
+    let before_range = match inputs.get(id.source as usize) {
+        Some(Input {
+            source: Source::File(path),
+            range_start,
+            ..
+        }) if *range_start > 0 => records_before(path, *range_start, delimiter).unwrap_or(0),
+        _ => 0,
+    };
+    before_range + ledger.lines_before(id).unwrap_or(0)
+}
+
+fn locate(located: Located, inputs: &[Input], ledger: &Ledger, delimiter: u8) -> Error {
     match located {
         Located::Plain(error) => error,
         Located::InBlock {
-            source,
+            id,
             offset,
             line_in_block,
             column,
+            records,
             kind,
         } => {
-            let path = sources[source].name();
-            let line = lines_before(lines, seq, source) + line_in_block + 1;
+            let path = inputs[id.source as usize].source.name();
+            let base = line_base(inputs, ledger, id, delimiter);
+            let line = base + line_in_block + 1;
             match kind {
                 FailureKind::InvalidUtf8 => Error::InvalidUtf8 {
                     path,
@@ -443,19 +799,37 @@ fn locate(seq: u64, located: Located, sources: &[Source], lines: &[BlockLines]) 
                     column,
                     message,
                 },
+                FailureKind::Block(message) => Error::BadBlock {
+                    path,
+                    first: base + 1,
+                    last: base + records.max(1),
+                    message,
+                },
             }
         }
     }
 }
 
-fn lines_before(lines: &[BlockLines], seq: u64, source: usize) -> u64 {
-    lines
-        .iter()
-        .filter(|l| l.source == source && l.seq < seq)
-        .map(|l| l.records)
-        .sum()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn count_byte(byte: u8, data: &[u8]) -> u64 {
-    memchr::memchr_iter(byte, data).count() as u64
+    #[test]
+    fn the_ledger_folds_blocks_in_order() {
+        let ledger = Ledger::with_sources(2);
+        let id = |source, index| BlockId { source, index };
+        ledger.want(id(0, 2));
+        ledger.want(id(1, 1));
+        ledger.report(id(0, 1), 5);
+        ledger.report(id(0, 2), 7);
+        assert_eq!(ledger.lines_before(id(0, 2)), None);
+        ledger.report(id(0, 0), 3);
+        assert_eq!(ledger.lines_before(id(0, 2)), Some(8));
+        ledger.report(id(1, 0), 4);
+        ledger.report(id(1, 1), 1);
+        assert_eq!(ledger.lines_before(id(1, 1)), Some(4));
+        // Folded blocks are forgotten.
+        let sources = ledger.sources.lock().unwrap();
+        assert!(sources.iter().all(|s| s.pending.is_empty()));
+    }
 }

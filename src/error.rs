@@ -10,6 +10,8 @@ use std::io;
 pub const EXIT_RUNTIME: u8 = 1;
 /// Exit status for a usage error: a bad flag, size or pattern.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status when `--expect` found a difference.
+pub const EXIT_DIFFERENT: u8 = 3;
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -38,6 +40,24 @@ pub enum Error {
     #[error("stdout: {}", io_message(.0))]
     Stdout(io::Error),
 
+    /// A standard stream was closed when rbag started (`>&-`, `<&-`).
+    #[error("{name}: {what} is closed ({redirect}?), so {consequence}")]
+    StreamClosed {
+        name: &'static str,
+        what: &'static str,
+        redirect: &'static str,
+        consequence: &'static str,
+    },
+
+    /// Compressed input that is corrupt or cut short.
+    #[error("{path}: corrupt or truncated {format} data (at compressed byte {offset}): {detail}")]
+    Corrupt {
+        path: String,
+        format: &'static str,
+        offset: u64,
+        detail: String,
+    },
+
     /// `--strict-utf8` found bytes that are not UTF-8.
     #[error(
         "{path}:{line}:{column}: invalid UTF-8 (byte offset {offset}; drop --strict-utf8 to keep such bytes as they are)"
@@ -56,6 +76,16 @@ pub enum Error {
         path: String,
         line: u64,
         column: u64,
+        message: String,
+    },
+
+    /// Something wrong with a whole block of records (a `pipe` command that
+    /// failed on them).
+    #[error("{path}:{first}-{last}: {message}")]
+    BadBlock {
+        path: String,
+        first: u64,
+        last: u64,
         message: String,
     },
 

@@ -1,25 +1,49 @@
-//! Ctrl-C: remove the temporary files of unfinished outputs, then exit with
-//! status 130, so an interrupted run leaves no trace beside its `-o` file.
+//! Signals that end a run (SIGINT, SIGTERM, SIGHUP): remove the temporary
+//! files of unfinished outputs, stop the commands `pipe` started, and exit
+//! with status 128 + the signal's number, so an interrupted run leaves no
+//! trace beside its `-o` file and nothing running behind it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::error::EXIT_INTERRUPTED;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
-/// Temporary files that an interrupt must remove.
+/// Temporary files that a signal must remove.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Child processes that a signal must stop.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Install the handler; the binary calls this once at start.
 pub fn install() {
-    // Without a handler the default still ends the process with SIGINT's
-    // status; only the clean-up would be missing, so a failure is ignored.
-    let _ = ctrlc::set_handler(|| {
-        let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
-        for path in pending.iter() {
-            let _ = std::fs::remove_file(path);
+    // Without a handler the default still ends the process with the
+    // signal's status; only the clean-up would be missing, so a failure to
+    // install is ignored.
+    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("rbag-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                clean_up();
+                std::process::exit(128 + signal);
+            }
+        });
+}
+
+fn clean_up() {
+    let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    for path in pending.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+    let children = CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
+    for &pid in children.iter() {
+        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
-    });
+    }
 }
 
 /// Remove `path` if the run is interrupted.
@@ -30,10 +54,23 @@ pub fn register(path: &Path) {
         .push(path.to_path_buf());
 }
 
-/// `path` is gone or complete: an interrupt must leave it alone.
+/// `path` is gone or complete: a signal must leave it alone.
 pub fn unregister(path: &Path) {
     PENDING
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .retain(|p| p != path);
+}
+
+/// Stop child `pid` if the run is interrupted.
+pub fn register_child(pid: u32) {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+}
+
+/// Child `pid` has ended.
+pub fn unregister_child(pid: u32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| *p != pid);
 }

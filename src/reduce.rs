@@ -1,26 +1,30 @@
-//! Reductions (`frequencies`, `count`, `distinct`, `sum`, `min`, `max`,
-//! `mean`, `topk`): what one worker accumulates from the records that reach
-//! the end of a pipeline, how two partial results merge, and the answer.
+//! Reductions: what one worker accumulates from the records that reach a
+//! reduction (per group, under `group`), how two partial results merge
+//! exactly, and the outcome, which prints as a table, a value or records,
+//! or flows on as a bag into the stages after the reduction.
 //!
-//! Every merge is exact and every answer is ordered totally, so neither the
+//! Every merge is exact and every outcome ordered totally, so neither the
 //! number of workers nor the blocks they happened to take show in the
 //! output.
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
-
-use crate::cli::Format;
 use crate::counts::Counts;
-use crate::error::Error;
-use crate::numbers::{ExactSum, Num};
-use crate::pipeline::eval::{StageError, number_of};
-use crate::pipeline::item::{Item, KeyKind, canonical};
-use crate::pipeline::parse::Reduce;
-use crate::pipeline::path::Path;
+use crate::json::{Number, Value};
+use crate::numbers::{ExactSum, SumError};
+use crate::pipeline::eval::{Dropped, Evaluator, StageError, number_of, project_opt, shorten};
+use crate::pipeline::item::{Item, KeyKind, View};
+use crate::pipeline::parse::{Group, Key, Projection, Reduce};
 
-/// A record's place in the input: block sequence and index in the block.
-pub type Position = (u64, u64);
+/// A record's place in the input: source (or part), block, and the order of
+/// the record (or of the items a flatten made of it) in the block. Order of
+/// positions is input order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Position {
+    pub source: u32,
+    pub block: u64,
+    pub item: u64,
+}
 
 /// Counts of keys, text and JSON apart (they never share a key).
 #[derive(Debug, Clone, Default)]
@@ -30,93 +34,275 @@ pub struct KeyCounts {
 }
 
 impl KeyCounts {
-    fn add(&mut self, item: &Item<'_>) {
+    pub fn add(&mut self, item: &Item<'_>) {
         let (kind, key) = item.key();
+        self.add_key(kind, &key, 1);
+    }
+
+    pub fn add_key(&mut self, kind: KeyKind, key: &[u8], count: u64) {
         match kind {
-            KeyKind::Text => self.text.add(&key),
-            KeyKind::Json => self.json.add(&key),
+            KeyKind::Text => self.text.add_count(key, count),
+            KeyKind::Json => self.json.add_count(key, count),
         }
     }
 
-    fn merge(self, other: KeyCounts) -> KeyCounts {
+    pub fn merge(self, other: KeyCounts) -> KeyCounts {
         KeyCounts {
             text: self.text.merge(other.text),
             json: self.json.merge(other.json),
         }
     }
 
-    /// Every key with its kind and count.
+    /// Every key with its kind and count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (KeyKind, &[u8], u64)> + '_ {
         let text = self.text.iter().map(|(k, c)| (KeyKind::Text, k, c));
         let json = self.json.iter().map(|(k, c)| (KeyKind::Json, k, c));
         text.chain(json)
     }
+
+    pub fn len(&self) -> usize {
+        self.text.len() + self.json.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
-/// What a worker accumulates.
+/// What a worker accumulates for one reduction.
 #[derive(Debug, Clone)]
 pub enum Acc {
     Frequencies(KeyCounts),
     Distinct(KeyCounts),
     Count(u64),
-    Sum(ExactSum),
-    Mean(ExactSum),
-    Min(Option<Num>),
-    Max(Option<Num>),
-    TopK(TopK),
+    /// `sum`, `mean`, `var` and `std`.
+    Sum(Box<ExactSum>),
+    /// `min` or `max`: the extreme record so far.
+    Extreme(Option<Item<'static>>),
+    Summary(Box<SummaryAcc>),
+    TopK(Vec<Ranked>),
+    Take(Vec<(Position, Item<'static>)>),
+    Group(Groups),
+}
+
+/// `summary`: exact sums and the extremes, of numbers.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryAcc {
+    pub sum: ExactSum,
+    pub min: Option<Number>,
+    pub max: Option<Number>,
+}
+
+/// A record kept by `topk`/`bottomk`, with what it is ranked by.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    /// The value of `by`; `None` ranks the record itself.
+    pub rank: Option<Value>,
+    pub position: Position,
+    pub item: Item<'static>,
+}
+
+/// Partial results per group key.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    pub map: foldhash::HashMap<(KeyKind, Vec<u8>), Acc>,
+}
+
+/// A reduction ready to take records: the group key and stages if any, and
+/// the reduction.
+pub struct Reducer {
+    pub reduce: Reduce,
+    group: Option<(Key, Evaluator)>,
+}
+
+impl Reducer {
+    pub fn new(reduce: Reduce, group: Option<Group>) -> Reducer {
+        Reducer {
+            reduce,
+            group: group.map(|g| (g.key, Evaluator::new(g.stages))),
+        }
+    }
+
+    /// Whether records are grouped.
+    pub fn is_grouped(&self) -> bool {
+        self.group.is_some()
+    }
+
+    /// An empty accumulator.
+    pub fn new_acc(&self) -> Acc {
+        if self.group.is_some() {
+            Acc::Group(Groups::default())
+        } else {
+            Acc::new(&self.reduce)
+        }
+    }
+
+    /// Take one record.
+    ///
+    /// # Errors
+    /// A stage of the group or the reduction cannot handle the record.
+    pub fn add(
+        &self,
+        acc: &mut Acc,
+        item: Item<'_>,
+        position: Position,
+        dropped: &mut Dropped,
+    ) -> Result<(), StageError> {
+        let Some((key, stages)) = &self.group else {
+            return acc.add(&self.reduce, item, position, dropped);
+        };
+        let Acc::Group(groups) = acc else {
+            return Err(StageError::new(
+                "internal error: a group without groups".into(),
+            ));
+        };
+        let Some(key) = group_key(key, &item) else {
+            dropped.missing_path += 1;
+            return Ok(());
+        };
+        let reduce = &self.reduce;
+        let mut inner = Dropped::default();
+        let mut at_reduce = Dropped::default();
+        let result = stages.run(item, &mut inner, &mut |item| {
+            // A group exists once a record reaches its reduction.
+            if !groups.map.contains_key(&key) {
+                groups.map.insert(key.clone(), Acc::new(reduce));
+            }
+            let acc = groups.map.get_mut(&key).expect("inserted above");
+            acc.add(reduce, item, position, &mut at_reduce)
+        });
+        dropped.missing_path += inner.missing_path + at_reduce.missing_path;
+        result
+    }
+}
+
+/// The key of a record under `group`: a projection's value, or the text a
+/// regex captured. `None` when the record has no key.
+fn group_key(key: &Key, item: &Item<'_>) -> Option<(KeyKind, Vec<u8>)> {
+    match key {
+        Key::Projection(projection) => {
+            let value = project_opt(projection, item)?;
+            let item = Item::value(value);
+            let (kind, bytes) = item.key();
+            Some((kind, bytes.into_owned()))
+        }
+        Key::Regex(pattern) => {
+            let text = item.text();
+            let caps = pattern.regex.captures(&text)?;
+            let found = caps.get(1).or_else(|| caps.get(0))?;
+            Some((KeyKind::Text, found.as_bytes().to_vec()))
+        }
+    }
 }
 
 impl Acc {
-    /// An empty accumulator for `reduce`; `None` for `take`, which streams.
-    pub fn new(reduce: &Reduce) -> Option<Acc> {
-        Some(match reduce {
+    /// An empty accumulator for `reduce`.
+    pub fn new(reduce: &Reduce) -> Acc {
+        match reduce {
             Reduce::Frequencies => Acc::Frequencies(KeyCounts::default()),
             Reduce::Distinct => Acc::Distinct(KeyCounts::default()),
             Reduce::Count => Acc::Count(0),
-            Reduce::Sum => Acc::Sum(ExactSum::default()),
-            Reduce::Mean => Acc::Mean(ExactSum::default()),
-            Reduce::Min => Acc::Min(None),
-            Reduce::Max => Acc::Max(None),
-            Reduce::TopK { k, by } => Acc::TopK(TopK::new(*k, by.clone())),
-            Reduce::Take(_) => return None,
-        })
+            Reduce::Sum | Reduce::Mean => Acc::Sum(Box::default()),
+            Reduce::Var { .. } => Acc::Sum(Box::new(ExactSum::with_squares())),
+            Reduce::Min | Reduce::Max => Acc::Extreme(None),
+            Reduce::Summary => Acc::Summary(Box::new(SummaryAcc {
+                sum: ExactSum::with_squares(),
+                ..SummaryAcc::default()
+            })),
+            Reduce::TopK { .. } => Acc::TopK(Vec::new()),
+            Reduce::Take(_) => Acc::Take(Vec::new()),
+        }
     }
 
     /// Take one record.
     ///
     /// # Errors
     /// A numeric reduction given something that is not a number.
-    pub fn add(&mut self, item: Item<'_>, position: Position) -> Result<(), StageError> {
-        let number = |name: &str, item: &Item<'_>| {
-            number_of(item).ok_or_else(|| StageError {
-                message: format!("{name}: not a number: {}", shorten(&item.text())),
-                bad_json: false,
+    pub fn add(
+        &mut self,
+        reduce: &Reduce,
+        item: Item<'_>,
+        position: Position,
+        dropped: &mut Dropped,
+    ) -> Result<(), StageError> {
+        let number = |item: &Item<'_>| {
+            number_of(item).ok_or_else(|| {
+                StageError::new(format!("{reduce}: not a number: {}", shorten(item)))
             })
         };
-        match self {
-            Acc::Frequencies(counts) | Acc::Distinct(counts) => counts.add(&item),
-            Acc::Count(n) => *n += 1,
-            Acc::Sum(sum) => sum.add(number("sum", &item)?),
-            Acc::Mean(sum) => sum.add(number("mean", &item)?),
-            Acc::Min(min) => {
-                let n = number("min", &item)?;
-                if min.is_none_or(|m| n.total_cmp(&m) == Ordering::Less) {
-                    *min = Some(n);
+        match (self, reduce) {
+            (Acc::Frequencies(counts) | Acc::Distinct(counts), _) => counts.add(&item),
+            (Acc::Count(n), _) => *n += 1,
+            (Acc::Sum(sum), _) => sum.add(&number(&item)?),
+            (Acc::Summary(summary), _) => {
+                let n = number(&item)?;
+                if summary.min.as_ref().is_none_or(|m| n.total_cmp(m).is_lt()) {
+                    summary.min = Some(n.clone());
+                }
+                if summary.max.as_ref().is_none_or(|m| n.total_cmp(m).is_gt()) {
+                    summary.max = Some(n.clone());
+                }
+                summary.sum.add(&n);
+            }
+            (Acc::Extreme(best), reduce) => {
+                let wanted = if *reduce == Reduce::Max {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+                if best.as_ref().is_none_or(|b| item.total_cmp(b) == wanted) {
+                    *best = Some(item.into_owned());
                 }
             }
-            Acc::Max(max) => {
-                let n = number("max", &item)?;
-                if max.is_none_or(|m| n.total_cmp(&m) == Ordering::Greater) {
-                    *max = Some(n);
+            (Acc::TopK(kept), Reduce::TopK { k, by, bottom }) => {
+                if *k == 0 {
+                    return Ok(());
+                }
+                let rank = match by {
+                    None => None,
+                    Some(by) => match project_opt(by, &item) {
+                        Some(value) => Some(value),
+                        None => {
+                            dropped.missing_path += 1;
+                            return Ok(());
+                        }
+                    },
+                };
+                kept.push(Ranked {
+                    rank,
+                    position,
+                    item: item.into_owned(),
+                });
+                // Prune now and then rather than on every record: amortised
+                // O(log k) per record, memory within 2k records.
+                if kept.len() >= 2 * (*k).max(16) {
+                    prune_ranked(kept, *k, *bottom);
                 }
             }
-            Acc::TopK(top) => top.add(item, position),
+            (Acc::Take(kept), Reduce::Take(n)) => {
+                if (kept.len() as u64) < *n {
+                    kept.push((position, item.into_owned()));
+                } else if let Some(last) = kept.iter().map(|(p, _)| *p).max() {
+                    // Blocks reach a worker in input order, so this is rare:
+                    // keep the earliest n.
+                    if position < last {
+                        kept.push((position, item.into_owned()));
+                        kept.sort_by_key(|(p, _)| *p);
+                        kept.truncate(usize::try_from(*n).unwrap_or(usize::MAX));
+                    }
+                }
+            }
+            (Acc::Group(_), _) | (Acc::TopK(_), _) | (Acc::Take(_), _) => {
+                return Err(StageError::new(
+                    "internal error: mismatched reduction".into(),
+                ));
+            }
         }
         Ok(())
     }
 
     /// Combine two partial results of the same reduction.
-    pub fn merge(self, other: Acc) -> Acc {
+    pub fn merge(self, other: Acc, reduce: &Reduce) -> Acc {
         match (self, other) {
             (Acc::Frequencies(a), Acc::Frequencies(b)) => Acc::Frequencies(a.merge(b)),
             (Acc::Distinct(a), Acc::Distinct(b)) => Acc::Distinct(a.merge(b)),
@@ -125,260 +311,282 @@ impl Acc {
                 a.merge(&b);
                 Acc::Sum(a)
             }
-            (Acc::Mean(mut a), Acc::Mean(b)) => {
-                a.merge(&b);
-                Acc::Mean(a)
+            (Acc::Summary(mut a), Acc::Summary(b)) => {
+                a.sum.merge(&b.sum);
+                a.min = pick(a.min.take(), b.min, Ordering::Less);
+                a.max = pick(a.max.take(), b.max, Ordering::Greater);
+                Acc::Summary(a)
             }
-            (Acc::Min(a), Acc::Min(b)) => Acc::Min(pick(a, b, Ordering::Less)),
-            (Acc::Max(a), Acc::Max(b)) => Acc::Max(pick(a, b, Ordering::Greater)),
+            (Acc::Extreme(a), Acc::Extreme(b)) => {
+                let wanted = if *reduce == Reduce::Max {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+                Acc::Extreme(match (a, b) {
+                    (Some(x), Some(y)) => Some(if y.total_cmp(&x) == wanted { y } else { x }),
+                    (x, y) => x.or(y),
+                })
+            }
             (Acc::TopK(mut a), Acc::TopK(b)) => {
-                a.merge(b);
+                a.extend(b);
+                if let Reduce::TopK { k, bottom, .. } = reduce {
+                    prune_ranked(&mut a, *k, *bottom);
+                }
                 Acc::TopK(a)
+            }
+            (Acc::Take(mut a), Acc::Take(b)) => {
+                a.extend(b);
+                a.sort_by_key(|(p, _)| *p);
+                if let Reduce::Take(n) = reduce {
+                    a.truncate(usize::try_from(*n).unwrap_or(usize::MAX));
+                }
+                Acc::Take(a)
+            }
+            (Acc::Group(mut a), Acc::Group(b)) => {
+                for (key, acc) in b.map {
+                    let merged = match a.map.remove(&key) {
+                        Some(mine) => mine.merge(acc, reduce),
+                        None => acc,
+                    };
+                    a.map.insert(key, merged);
+                }
+                Acc::Group(a)
             }
             (a, _) => a,
         }
     }
-
-    /// Records that `topk ... by` skipped for lacking the path.
-    pub fn missing_path(&self) -> u64 {
-        match self {
-            Acc::TopK(top) => top.missing,
-            _ => 0,
-        }
-    }
 }
 
-fn pick(a: Option<Num>, b: Option<Num>, wanted: Ordering) -> Option<Num> {
+fn pick(a: Option<Number>, b: Option<Number>, wanted: Ordering) -> Option<Number> {
     match (a, b) {
         (Some(x), Some(y)) => Some(if y.total_cmp(&x) == wanted { y } else { x }),
         (x, y) => x.or(y),
     }
 }
 
-/// Text for a message: at most 40 characters, lossy.
-fn shorten(text: &[u8]) -> String {
-    let text = String::from_utf8_lossy(text);
-    let mut short: String = text.chars().take(40).collect();
-    if short.len() < text.len() {
-        short.push_str("...");
-    }
-    format!("{short:?}")
-}
-
-/// How a scalar reduction's answer prints: one line.
-///
-/// # Errors
-/// No answer: the minimum, maximum or mean of no numbers, or a sum that
-/// overflowed.
-pub fn scalar(acc: &Acc) -> Result<Option<String>, Error> {
-    let json = |n: Num| n.to_json().to_string();
-    let none = |what: &str| Error::NoResult(format!("{what}: no numbers in the input"));
-    let overflow = |what: &str| {
-        Error::NoResult(format!(
-            "{what}: the sum overflows (past 128-bit integers or 64-bit floats)"
-        ))
-    };
-    Ok(Some(match acc {
-        Acc::Count(n) => n.to_string(),
-        Acc::Sum(sum) => json(sum.total().ok_or_else(|| overflow("sum"))?),
-        Acc::Mean(sum) if sum.count == 0 => return Err(none("mean")),
-        Acc::Mean(sum) => json(Num::Float(sum.mean().ok_or_else(|| overflow("mean"))?)),
-        Acc::Min(min) => json(min.ok_or_else(|| none("min"))?),
-        Acc::Max(max) => json(max.ok_or_else(|| none("max"))?),
-        _ => return Ok(None),
-    }))
-}
-
-/// The `k` largest records, ties in input order.
-#[derive(Debug, Clone)]
-pub struct TopK {
-    k: usize,
-    by: Option<Path>,
-    kept: Vec<Ranked>,
-    /// Records without the `by` path.
-    missing: u64,
-}
-
-#[derive(Debug, Clone)]
-struct Ranked {
-    rank: Rank,
-    position: Position,
-    item: Item<'static>,
-}
-
-/// A total order over JSON values (and text, as strings): null < false <
-/// true < numbers < strings < arrays < objects; numbers by value, strings
-/// by bytes, arrays and objects by canonical form.
-#[derive(Debug, Clone, PartialEq)]
-enum Rank {
-    Null,
-    Bool(bool),
-    Number(Num),
-    Text(Vec<u8>),
-    Array(Vec<u8>),
-    Object(Vec<u8>),
-}
-
-impl Rank {
-    fn of(value: &Value) -> Rank {
-        match value {
-            Value::Null => Rank::Null,
-            Value::Bool(b) => Rank::Bool(*b),
-            Value::Number(n) => Rank::Number(Num::from_json(n)),
-            Value::String(s) => Rank::Text(s.as_bytes().to_vec()),
-            Value::Array(_) => Rank::Array(canonical(value)),
-            Value::Object(_) => Rank::Object(canonical(value)),
+/// The order of `topk` (largest first) or `bottomk` (smallest first); ties
+/// in input order.
+fn ranked_order(a: &Ranked, b: &Ranked, bottom: bool) -> Ordering {
+    fn view(r: &Ranked) -> View<'_> {
+        match &r.rank {
+            Some(value) => View::Value(value),
+            None => r.item.view(),
         }
     }
-
-    fn order(&self) -> u8 {
-        match self {
-            Rank::Null => 0,
-            Rank::Bool(_) => 1,
-            Rank::Number(_) => 2,
-            Rank::Text(_) => 3,
-            Rank::Array(_) => 4,
-            Rank::Object(_) => 5,
-        }
-    }
-
-    fn cmp(&self, other: &Rank) -> Ordering {
-        match (self, other) {
-            (Rank::Bool(a), Rank::Bool(b)) => a.cmp(b),
-            (Rank::Number(a), Rank::Number(b)) => a.total_cmp(b),
-            (Rank::Text(a), Rank::Text(b))
-            | (Rank::Array(a), Rank::Array(b))
-            | (Rank::Object(a), Rank::Object(b)) => a.cmp(b),
-            _ => self.order().cmp(&other.order()),
-        }
-    }
+    let by_rank = view(a).total_cmp(view(b));
+    let by_rank = if bottom { by_rank } else { by_rank.reverse() };
+    by_rank.then(a.position.cmp(&b.position))
 }
 
-impl TopK {
-    fn new(k: usize, by: Option<Path>) -> TopK {
-        TopK {
-            k,
-            by,
-            kept: Vec::new(),
-            missing: 0,
-        }
-    }
-
-    fn order(a: &Ranked, b: &Ranked) -> Ordering {
-        b.rank.cmp(&a.rank).then(a.position.cmp(&b.position))
-    }
-
-    fn add(&mut self, item: Item<'_>, position: Position) {
-        if self.k == 0 {
+fn prune_ranked(kept: &mut Vec<Ranked>, k: usize, bottom: bool) {
+    if kept.len() > k {
+        if k == 0 {
+            kept.clear();
             return;
         }
-        let rank = match (&self.by, &item) {
-            (None, Item::Json(value, _)) => Rank::of(value),
-            (None, Item::Text(text)) => Rank::Text(text.to_vec()),
-            (Some(path), Item::Json(value, _)) => match path.lookup(value) {
-                Some(found) => Rank::of(found),
-                None => {
-                    self.missing += 1;
-                    return;
+        kept.select_nth_unstable_by(k - 1, |a, b| ranked_order(a, b, bottom));
+        kept.truncate(k);
+    }
+}
+
+/// Why a reduction has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoAnswer(pub String);
+
+/// The result of a reduction.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A frequency table, in no order yet.
+    Counts(KeyCounts),
+    /// Rows of a table in their final order.
+    Rows(Vec<(KeyKind, Vec<u8>, u64)>),
+    /// One value per group; `ordered` once a later stage has put them in
+    /// its order.
+    Groups {
+        rows: Vec<GroupRow>,
+        summary: bool,
+        ordered: bool,
+    },
+    /// Records in their order.
+    Records(Vec<(Position, Item<'static>)>),
+    /// One value (`count`, `sum`, `min`, ...).
+    Scalar(Item<'static>),
+    /// `summary`: one row of count, sum, min, max, mean, std.
+    Summary(Value),
+}
+
+/// A group's key and its reduction's value.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    pub kind: KeyKind,
+    pub key: Vec<u8>,
+    pub value: Value,
+}
+
+/// The names of `summary`'s fields, in order.
+pub const SUMMARY_FIELDS: [&str; 6] = ["count", "sum", "min", "max", "mean", "std"];
+
+fn no_answer(reduce: &Reduce, error: SumError) -> NoAnswer {
+    NoAnswer(match (reduce, error) {
+        (Reduce::Var { ddof, .. }, SumError::TooFew) if *ddof > 0 => {
+            format!("{reduce}: needs more than {ddof} number(s)")
+        }
+        (_, SumError::TooFew) => format!("{reduce}: no numbers in the input"),
+        (_, SumError::Overflow) => {
+            format!("{reduce}: the result is beyond the range of 64-bit floats")
+        }
+    })
+}
+
+fn float(x: f64) -> Value {
+    Value::Number(Number::Float(x))
+}
+
+impl Acc {
+    /// The answer of a reduction that is not grouped.
+    ///
+    /// # Errors
+    /// No answer: the mean of no numbers, an overflow, ...
+    pub fn finish(self, reduce: &Reduce) -> Result<Outcome, NoAnswer> {
+        Ok(match self {
+            Acc::Frequencies(counts) => Outcome::Counts(counts),
+            Acc::Group(groups) => {
+                let summary = *reduce == Reduce::Summary;
+                let mut rows = Vec::with_capacity(groups.map.len());
+                for ((kind, key), acc) in groups.map {
+                    let value = acc.finish_value(reduce)?;
+                    rows.push(GroupRow { kind, key, value });
                 }
+                Outcome::Groups {
+                    rows,
+                    summary,
+                    ordered: false,
+                }
+            }
+            Acc::Summary(summary) => Outcome::Summary(summary.value(reduce)?),
+            Acc::Distinct(counts) => Outcome::Records(distinct_records(&counts)),
+            Acc::TopK(kept) => Outcome::Records(ranked_records(kept, reduce)),
+            Acc::Take(kept) => Outcome::Records(kept),
+            Acc::Extreme(None) => {
+                return Err(NoAnswer(format!("{reduce}: no records in the input")));
+            }
+            Acc::Extreme(Some(item)) => Outcome::Scalar(item),
+            acc => Outcome::Scalar(Item::value(acc.finish_value(reduce)?)),
+        })
+    }
+
+    /// The answer as one value (the value of a group).
+    fn finish_value(self, reduce: &Reduce) -> Result<Value, NoAnswer> {
+        Ok(match self {
+            Acc::Count(n) => Value::Number(Number::Int(n as i64)),
+            Acc::Sum(sum) => match reduce {
+                Reduce::Sum => Value::Number(sum.total().map_err(|e| no_answer(reduce, e))?),
+                Reduce::Mean => float(sum.mean().map_err(|e| no_answer(reduce, e))?),
+                Reduce::Var { ddof, std } => {
+                    let var = sum.variance(*ddof).map_err(|e| no_answer(reduce, e))?;
+                    float(if *std { var.sqrt() } else { var })
+                }
+                _ => Value::Null,
             },
-            (Some(_), Item::Text(_)) => {
-                self.missing += 1;
-                return;
+            Acc::Extreme(item) => item.map_or(Value::Null, |i| i.to_value()),
+            Acc::Summary(summary) => summary.value(reduce)?,
+            Acc::Frequencies(counts) => {
+                let mut rows: Vec<_> = counts.iter().collect();
+                rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(b.1)).then(a.0.cmp(&b.0)));
+                Value::Array(
+                    rows.into_iter()
+                        .map(|(kind, key, count)| {
+                            Value::object([
+                                ("key", Item::from_key(kind, key).to_value()),
+                                ("count", Value::Number(Number::Int(count as i64))),
+                            ])
+                        })
+                        .collect(),
+                )
             }
-        };
-        self.kept.push(Ranked {
-            rank,
-            position,
-            item: item.into_owned(),
-        });
-        // Prune now and then rather than on every record: amortised
-        // O(log k) per record, and memory stays within 2k records.
-        if self.kept.len() >= 2 * self.k.max(16) {
-            self.prune();
-        }
-    }
-
-    fn prune(&mut self) {
-        if self.kept.len() > self.k {
-            self.kept.select_nth_unstable_by(self.k - 1, Self::order);
-            self.kept.truncate(self.k);
-        }
-    }
-
-    fn merge(&mut self, other: TopK) {
-        self.missing += other.missing;
-        self.kept.extend(other.kept);
-        self.prune();
-    }
-
-    /// The records, largest first.
-    pub fn into_items(mut self) -> Vec<Item<'static>> {
-        self.prune();
-        self.kept.sort_by(Self::order);
-        self.kept.into_iter().map(|r| r.item).collect()
+            Acc::Distinct(counts) => Value::Array(
+                distinct_records(&counts)
+                    .into_iter()
+                    .map(|(_, item)| item.to_value())
+                    .collect(),
+            ),
+            Acc::TopK(kept) => Value::Array(
+                ranked_records(kept, reduce)
+                    .into_iter()
+                    .map(|(_, item)| item.to_value())
+                    .collect(),
+            ),
+            Acc::Take(kept) => Value::Array(kept.into_iter().map(|(_, i)| i.to_value()).collect()),
+            Acc::Group(_) => Value::Null,
+        })
     }
 }
 
-/// How records print: as text (`tsv`, `csv`) or as JSON (`jsonl`, `json`).
-/// In `json`, each record is written as `,\n` then the value, and the
-/// writer turns the stream into one array (see [`JsonArray`]).
-#[derive(Debug, Clone, Copy)]
-pub struct RecordFormat {
-    pub format: Format,
-    pub terminator: u8,
-}
-
-impl RecordFormat {
-    /// Append one record.
-    pub fn write(&self, item: &Item<'_>, out: &mut Vec<u8>) {
-        match self.format {
-            Format::Tsv | Format::Csv => {
-                item.write_text(out);
-                out.push(self.terminator);
-            }
-            Format::Jsonl => {
-                item.write_json(out);
-                out.push(b'\n');
-            }
-            Format::Json => {
-                out.extend_from_slice(b",\n");
-                item.write_json(out);
-            }
+impl SummaryAcc {
+    fn value(&self, reduce: &Reduce) -> Result<Value, NoAnswer> {
+        let count = Value::Number(Number::Int(self.sum.count as i64));
+        if self.sum.count == 0 {
+            return Err(NoAnswer(format!("{reduce}: no numbers in the input")));
         }
+        let total = self.sum.total().map_err(|e| no_answer(reduce, e))?;
+        let mean = self.sum.mean().map_err(|e| no_answer(reduce, e))?;
+        let std = self
+            .sum
+            .variance(0)
+            .map_err(|e| no_answer(reduce, e))?
+            .sqrt();
+        let number = |n: &Option<Number>| n.clone().map_or(Value::Null, Value::Number);
+        Ok(Value::object([
+            ("count", count),
+            ("sum", Value::Number(total)),
+            ("min", number(&self.min)),
+            ("max", number(&self.max)),
+            ("mean", float(mean)),
+            ("std", float(std)),
+        ]))
     }
 }
 
-/// Turns `json` record output (each record prefixed by `,\n`) into one
-/// array, across any number of chunks.
-#[derive(Debug, Default)]
-pub struct JsonArray {
-    started: bool,
+/// `distinct`: each key once, in byte order (text before JSON when the
+/// bytes are equal).
+fn distinct_records(counts: &KeyCounts) -> Vec<(Position, Item<'static>)> {
+    let mut keys: Vec<(KeyKind, &[u8])> = counts.iter().map(|(kind, key, _)| (kind, key)).collect();
+    keys.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, (kind, key))| {
+            let position = Position {
+                item: i as u64,
+                ..Position::default()
+            };
+            (position, Item::from_key(kind, key))
+        })
+        .collect()
 }
 
-impl JsonArray {
-    /// The bytes to write for `chunk`.
-    pub fn chunk<'c>(&mut self, chunk: &'c [u8]) -> (&'static [u8], &'c [u8]) {
-        if chunk.is_empty() {
-            return (b"", chunk);
-        }
-        if self.started {
-            (b"", chunk)
-        } else {
-            self.started = true;
-            (b"[\n", &chunk[2..])
-        }
-    }
+fn ranked_records(mut kept: Vec<Ranked>, reduce: &Reduce) -> Vec<(Position, Item<'static>)> {
+    let (k, bottom) = match reduce {
+        Reduce::TopK { k, bottom, .. } => (*k, *bottom),
+        _ => (usize::MAX, false),
+    };
+    prune_ranked(&mut kept, k, bottom);
+    kept.sort_by(|a, b| ranked_order(a, b, bottom));
+    kept.into_iter().map(|r| (r.position, r.item)).collect()
+}
 
-    /// The closing bytes.
-    pub fn end(&self) -> &'static [u8] {
-        if self.started { b"\n]\n" } else { b"[]\n" }
+/// The projection `topk ... by` ranks by, for display.
+pub fn by_of(reduce: &Reduce) -> Option<&Projection> {
+    match reduce {
+        Reduce::TopK { by, .. } => by.as_ref(),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::parse::{InputKind, parse};
     use std::borrow::Cow;
 
     fn text(s: &'static str) -> Item<'static> {
@@ -386,98 +594,228 @@ mod tests {
     }
 
     fn json(s: &str) -> Item<'static> {
-        Item::Json(serde_json::from_str(s).unwrap(), None)
+        Item::value(crate::json::parse::parse(s.as_bytes()).unwrap())
     }
 
-    fn answer(reduce: Reduce, items: Vec<Item<'static>>) -> Result<Option<String>, Error> {
-        // Split the input in two partials, the second added in reverse, to
-        // show that order and grouping do not matter.
+    fn reducer(pipeline: &str) -> Reducer {
+        let parsed = parse(pipeline, InputKind::Json).unwrap();
+        let reduction = parsed.reduce.unwrap();
+        Reducer::new(reduction.reduce, reduction.group)
+    }
+
+    /// Split the records in two partials, the second taking its records in
+    /// reverse and merged first, to show that order and grouping do not
+    /// matter.
+    fn answer(pipeline: &str, items: Vec<Item<'static>>) -> Result<Outcome, String> {
+        let reducer = reducer(pipeline);
         let mid = items.len() / 2;
-        let mut a = Acc::new(&reduce).unwrap();
-        let mut b = Acc::new(&reduce).unwrap();
-        for (i, item) in items.into_iter().enumerate() {
+        let mut a = reducer.new_acc();
+        let mut b = reducer.new_acc();
+        let mut dropped = Dropped::default();
+        let indexed: Vec<_> = items.into_iter().enumerate().collect();
+        let (first, second) = indexed.split_at(mid);
+        for (i, item) in first.iter().cloned().chain(second.iter().rev().cloned()) {
             let target = if i < mid { &mut a } else { &mut b };
-            target
-                .add(item, (0, i as u64))
-                .map_err(|e| Error::Usage(e.message))?;
+            let position = Position {
+                item: i as u64,
+                ..Position::default()
+            };
+            reducer
+                .add(target, item, position, &mut dropped)
+                .map_err(|e| e.message)?;
         }
-        scalar(&b.merge(a))
+        b.merge(a, &reducer.reduce)
+            .finish(&reducer.reduce)
+            .map_err(|e| e.0)
+    }
+
+    fn scalar(pipeline: &str, items: Vec<Item<'static>>) -> String {
+        match answer(pipeline, items) {
+            Ok(Outcome::Scalar(item)) => String::from_utf8(item.text().into_owned()).unwrap(),
+            Ok(Outcome::Summary(v)) => String::from_utf8(v.to_canonical()).unwrap(),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn records(pipeline: &str, items: Vec<Item<'static>>) -> Vec<String> {
+        match answer(pipeline, items).unwrap() {
+            Outcome::Records(r) => r
+                .into_iter()
+                .map(|(_, i)| String::from_utf8(i.text().into_owned()).unwrap())
+                .collect(),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn scalar_reductions() {
         let nums = || vec![json("3"), text(" 4.5 "), json("-1"), text("2")];
-        assert_eq!(answer(Reduce::Count, nums()).unwrap().unwrap(), "4");
-        assert_eq!(answer(Reduce::Sum, nums()).unwrap().unwrap(), "8.5");
-        assert_eq!(answer(Reduce::Mean, nums()).unwrap().unwrap(), "2.125");
-        assert_eq!(answer(Reduce::Min, nums()).unwrap().unwrap(), "-1");
-        assert_eq!(answer(Reduce::Max, nums()).unwrap().unwrap(), "4.5");
+        assert_eq!(scalar("count", nums()), "4");
+        assert_eq!(scalar("sum", nums()), "8.5");
+        assert_eq!(scalar("mean", nums()), "2.125");
+        assert_eq!(scalar("var", nums()), "4.046875");
+        assert_eq!(scalar("std 1", nums()), "2.322893310794392");
+        assert_eq!(scalar("sum", vec![json("1"), json("2")]), "3");
+        assert_eq!(scalar("sum", vec![]), "0");
         assert_eq!(
-            answer(Reduce::Sum, vec![json("1"), json("2")])
-                .unwrap()
-                .unwrap(),
-            "3"
+            scalar("summary", nums()),
+            r#"{"count":4,"max":4.5,"mean":2.125,"min":-1,"std":2.011684617428885,"sum":8.5}"#
         );
-        assert_eq!(answer(Reduce::Sum, vec![]).unwrap().unwrap(), "0");
+        assert_eq!(
+            scalar(
+                "sum",
+                vec![json("18446744073709551615"), json("18446744073709551615")]
+            ),
+            "36893488147419103230"
+        );
+    }
+
+    #[test]
+    fn min_and_max_use_the_order_of_values() {
+        let values = || {
+            vec![
+                json("100"),
+                json("\"99\""),
+                json("null"),
+                json("[1]"),
+                text("abc"),
+            ]
+        };
+        assert_eq!(scalar("max", values()), "[1]");
+        assert_eq!(scalar("min", values()), "null");
+        let numbers = || vec![json("1"), json("1.0"), json("-0.0"), json("0.0")];
+        assert_eq!(scalar("max", numbers()), "1.0");
+        assert_eq!(scalar("min", numbers()), "-0.0");
     }
 
     #[test]
     fn empty_and_bad_inputs_are_errors_not_panics() {
-        for reduce in [Reduce::Min, Reduce::Max, Reduce::Mean] {
-            let err = answer(reduce, vec![]).unwrap_err().to_string();
-            assert!(err.ends_with(": no numbers in the input"), "{err}");
+        for (pipeline, message) in [
+            ("min", "min: no records in the input"),
+            ("max", "max: no records in the input"),
+            ("mean", "mean: no numbers in the input"),
+            ("var 1", "var 1: needs more than 1 number(s)"),
+            ("summary", "summary: no numbers in the input"),
+        ] {
+            assert_eq!(scalar(pipeline, vec![]), message);
         }
-        let err = answer(Reduce::Sum, vec![json("1"), text("abc")])
-            .unwrap_err()
-            .to_string();
-        assert_eq!(err, "sum: not a number: \"abc\"");
-        let big = i128::MAX.to_string();
-        let items = vec![json("1"), Item::Text(Cow::Owned(big.into_bytes()))];
-        // i128::MAX does not fit JSON's 64-bit integers: read as a float.
-        assert!(answer(Reduce::Sum, items).is_ok());
-    }
-
-    #[test]
-    fn topk_orders_by_value_then_input_position() {
-        let mut top = TopK::new(3, Some(Path::parse_prefix(".s").unwrap().0));
-        let records = [
-            r#"{"s":2,"i":0}"#,
-            r#"{"s":5,"i":1}"#,
-            r#"{"i":2}"#,
-            r#"{"s":2,"i":3}"#,
-            r#"{"s":2.5,"i":4}"#,
-            r#"{"s":"x","i":5}"#,
-        ];
-        for (i, r) in records.iter().enumerate() {
-            top.add(json(r), (0, i as u64));
-        }
-        assert_eq!(top.missing, 1);
-        let order: Vec<String> = top
-            .into_items()
-            .into_iter()
-            .map(|item| String::from_utf8(item.text().into_owned()).unwrap())
-            .collect();
         assert_eq!(
-            order,
-            [
-                r#"{"i":5,"s":"x"}"#,
-                r#"{"i":1,"s":5}"#,
-                r#"{"i":4,"s":2.5}"#
-            ]
+            scalar("var 1", vec![json("2")]),
+            "var 1: needs more than 1 number(s)"
+        );
+        assert_eq!(
+            scalar("sum", vec![json("1"), text("abc")]),
+            "sum: not a number: \"abc\""
+        );
+        assert_eq!(scalar("sum", vec![json("null")]), "sum: not a number: null");
+        assert_eq!(
+            scalar("sum", vec![json("1e308"), json("1e308")]),
+            "sum: the result is beyond the range of 64-bit floats"
         );
     }
 
     #[test]
-    fn json_array_wraps_prefixed_records() {
-        let mut array = JsonArray::default();
-        let mut out = Vec::new();
-        for chunk in [&b""[..], b",\n1,\n2", b",\n3"] {
-            let (head, body) = array.chunk(chunk);
-            out.extend_from_slice(head);
-            out.extend_from_slice(body);
-        }
-        out.extend_from_slice(array.end());
-        assert_eq!(out, b"[\n1,\n2,\n3\n]\n");
-        assert_eq!(JsonArray::default().end(), b"[]\n");
+    fn topk_and_bottomk_rank_by_one_order_with_ties_in_input_order() {
+        let items = || {
+            [
+                r#"{"s":2,"i":0}"#,
+                r#"{"s":5,"i":1}"#,
+                r#"{"i":2}"#,
+                r#"{"s":2,"i":3}"#,
+                r#"{"s":2.5,"i":4}"#,
+                r#"{"s":"x","i":5}"#,
+                r#"{"s":100,"i":6}"#,
+                r#"{"s":"99","i":7}"#,
+            ]
+            .iter()
+            .map(|r| json(r))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            records("topk 3 by .s", items()),
+            [
+                r#"{"i":5,"s":"x"}"#,
+                r#"{"i":7,"s":"99"}"#,
+                r#"{"i":6,"s":100}"#
+            ]
+        );
+        assert_eq!(
+            records("bottomk 3 by .s", items()),
+            [r#"{"i":0,"s":2}"#, r#"{"i":3,"s":2}"#, r#"{"i":4,"s":2.5}"#]
+        );
+        assert_eq!(
+            records("take 2", items()),
+            [r#"{"i":0,"s":2}"#, r#"{"i":1,"s":5}"#]
+        );
+        assert_eq!(
+            records("topk 2", vec![text("b"), text("a"), text("c")]),
+            ["c", "b"]
+        );
+        assert_eq!(
+            records(
+                "distinct",
+                vec![json("2"), text("b"), json("\"b\""), json("10")]
+            ),
+            ["10", "2", "b"]
+        );
+    }
+
+    #[test]
+    fn groups_reduce_each_key() {
+        let items = || {
+            [
+                r#"{"t":"a","n":1}"#,
+                r#"{"t":"b","n":2}"#,
+                r#"{"t":"a","n":3.5}"#,
+                r#"{"n":9}"#,
+                r#"{"t":null,"n":4}"#,
+                r#"{"t":"b","n":"x"}"#,
+            ]
+            .iter()
+            .map(|r| json(r))
+            .collect::<Vec<_>>()
+        };
+        let groups = |pipeline: &str| -> Vec<String> {
+            let Outcome::Groups { rows, .. } = answer(pipeline, items()).unwrap() else {
+                panic!()
+            };
+            let mut rows: Vec<String> = rows
+                .into_iter()
+                .map(|r| {
+                    format!(
+                        "{}={}",
+                        String::from_utf8(r.key).unwrap(),
+                        String::from_utf8(r.value.to_canonical()).unwrap()
+                    )
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(groups("group .t | count"), ["a=2", "b=2", "null=1"]);
+        assert_eq!(
+            groups("group .t | filter .n > 1 | count"),
+            ["a=1", "b=2", "null=1"]
+        );
+        assert_eq!(
+            groups("group .t | pluck .n | max"),
+            ["a=3.5", "b=\"x\"", "null=4"]
+        );
+        assert_eq!(
+            groups("group .t | topk 1 by .n | pluck .n"),
+            Vec::<String>::new()
+                .into_iter()
+                .chain([
+                    "a=[{\"n\":3.5,\"t\":\"a\"}]".to_owned(),
+                    "b=[{\"n\":\"x\",\"t\":\"b\"}]".to_owned(),
+                    "null=[{\"n\":4,\"t\":null}]".to_owned()
+                ])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            answer("group .t | pluck .n | sum", items()).unwrap_err(),
+            "sum: not a number: \"x\""
+        );
     }
 }

@@ -352,7 +352,9 @@ impl Tokenizer {
                     }
                     Class::NonAscii => {
                         let (ch, size) = decode_utf8(&block[at..]);
-                        if ch.is_some_and(is_word_char) {
+                        // Bytes that are not UTF-8 are never dropped: they
+                        // belong to the word they touch (Latin-1 `caf\xe9`).
+                        if ch.is_none_or(is_word_char) {
                             start = at;
                             break;
                         }
@@ -380,6 +382,7 @@ impl Tokenizer {
                     Class::NonAscii => {
                         let (ch, size) = decode_utf8(&block[at..]);
                         match ch {
+                            None => {}
                             Some(c) if is_word_char(c) => {}
                             Some('\u{2019}') if self.word_char_at(block, at + size) => {}
                             _ => break,
@@ -401,7 +404,7 @@ impl Tokenizer {
             None => false,
             Some(&byte) => match self.classes[usize::from(byte)] {
                 Class::Token => true,
-                Class::NonAscii => decode_utf8(&block[at..]).0.is_some_and(is_word_char),
+                Class::NonAscii => decode_utf8(&block[at..]).0.is_none_or(is_word_char),
                 _ => false,
             },
         }
@@ -655,13 +658,16 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_kept_by_whitespace_and_separates_words() {
-        let text = b"ab\xffCD \xc3";
+    fn invalid_utf8_is_kept_inside_the_word_it_touches() {
+        let text = b"ab\xffCD \xc3, caf\xe9.";
         assert_eq!(
             tokens(Splitter::Whitespace, true, text),
-            ["ab\u{fffd}cd", "\u{fffd}"]
+            ["ab\u{fffd}cd", "\u{fffd},", "caf\u{fffd}."]
         );
-        assert_eq!(tokens(Splitter::Words, true, text), ["ab", "cd"]);
+        assert_eq!(
+            tokens(Splitter::Words, true, text),
+            ["ab\u{fffd}cd", "\u{fffd}", "caf\u{fffd}"]
+        );
     }
 
     #[test]

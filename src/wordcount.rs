@@ -7,11 +7,12 @@ use regex::bytes::Regex;
 
 use crate::cli::{Split, WordcountArgs};
 use crate::counts::Counts;
-use crate::engine::{BlockFailure, BlockTask, Engine, EngineOptions, RunStats};
+use crate::engine::{BlockFailure, BlockTask, Engine, EngineOptions, Input, RunStats};
 use crate::error::Error;
+use crate::input;
 use crate::input::block::Block;
-use crate::input::{self, Source};
-use crate::output::{self, Destination, Row};
+use crate::output::{Destination, Row};
+use crate::plan;
 use crate::progress::Progress;
 use crate::tokenize::{Splitter, Tokenizer, lowercase_into};
 
@@ -60,10 +61,10 @@ impl BlockTask for WordCount {
 pub fn count(
     engine: &Engine,
     task: &WordCount,
-    sources: &[Source],
+    inputs: &[Input],
     progress: &Progress,
 ) -> Result<(Counts, RunStats), Error> {
-    let (partials, stats) = engine.run(task, sources, progress)?;
+    let (partials, stats, _) = engine.run(task, inputs, progress)?;
     let counts = partials
         .into_iter()
         .map(|p| p.counts)
@@ -95,20 +96,26 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
     };
 
     let sources = input::resolve(&args.files)?;
-    input::check_readable(&sources)?;
+    crate::run::check_output_options(&args.output, crate::run::Shape::Table)?;
+    let inputs = plan::inputs(
+        sources,
+        args.input.decompress.to_input(),
+        args.input.blocksize,
+        args.input.byte_range,
+    )?;
     let destination = Destination::open(args.output.output.as_deref())?;
 
     let engine = Engine::new(EngineOptions {
-        threads: args.exec.threads(),
+        threads: plan::threads(args.exec.threads(), &inputs),
         block_size: args.input.blocksize,
         delimiter,
         count_records: args.exec.stats,
         strict_utf8: args.input.strict_utf8,
+        live: true,
     })?;
     let task = WordCount::new(Tokenizer::new(splitter, lowercase, delimiter));
-    let total = sources.iter().map(Source::known_size).sum::<Option<u64>>();
-    let progress = Progress::new(args.exec.progress, total);
-    let result = count(&engine, &task, &sources, &progress);
+    let progress = Progress::new(args.exec.progress, crate::run::known_total(&inputs));
+    let result = count(&engine, &task, &inputs, &progress);
     progress.finish();
     let (counts, stats) = result?;
 
@@ -119,7 +126,7 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         .filter(|(key, _)| !stopwords.contains(*key))
         .map(|(key, count)| Row::text(key, count))
         .collect();
-    output::print_table(destination, rows, &args.output, engine.pool())?;
+    crate::run::print_table(destination, rows, &args.output, engine.pool())?;
 
     if args.exec.stats {
         eprintln!(
@@ -145,11 +152,18 @@ fn char_len(key: &[u8]) -> usize {
 }
 
 /// The stopwords of `path`, one per line, case-handled like the words.
+///
+/// A byte order mark at the start and white space around each word are
+/// not part of the words (editors add both without showing them).
 fn read_stopwords(path: &std::path::Path, lowercase: bool) -> Result<HashSet<Vec<u8>>, Error> {
-    let text = std::fs::read(path).map_err(|e| Error::io(path.to_string_lossy(), e))?;
+    let shown = input::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()));
+    let text = std::fs::read(path).map_err(|e| Error::io(shown, e))?;
+    let text = text
+        .strip_prefix(crate::input::record::BOM)
+        .unwrap_or(&text);
     let mut words = HashSet::new();
     for line in text.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = bstr::ByteSlice::trim(line);
         if line.is_empty() {
             continue;
         }
@@ -226,7 +240,8 @@ mod tests {
     /// of characters, scanned once, one token at a time.
     fn model(text: &[u8], words: bool, lowercase: bool) -> BTreeMap<Vec<u8>, u64> {
         let chars = decode(text);
-        let is_word = |i: usize| chars.get(i).and_then(|c| c.0).is_some_and(is_word_char);
+        // Bytes that are not UTF-8 belong to the word they touch.
+        let is_word = |i: usize| chars.get(i).is_some_and(|c| c.0.is_none_or(is_word_char));
         let in_token = |i: usize| -> bool {
             if words {
                 is_word(i)
@@ -276,6 +291,7 @@ mod tests {
             delimiter: b'\n',
             count_records: false,
             strict_utf8: false,
+            live: false,
         })
         .unwrap();
         let splitter = if words {
@@ -284,8 +300,14 @@ mod tests {
             Splitter::Whitespace
         };
         let task = WordCount::new(Tokenizer::new(splitter, lowercase, b'\n'));
-        let (counts, _) =
-            count(&engine, &task, &[Source::File(path)], &Progress::hidden()).unwrap();
+        let inputs = plan::inputs(
+            vec![crate::input::Source::File(path)],
+            crate::input::Decompress::Never,
+            block_size,
+            None,
+        )
+        .unwrap();
+        let (counts, _) = count(&engine, &task, &inputs, &Progress::hidden()).unwrap();
         counts.iter().map(|(k, c)| (k.to_vec(), c)).collect()
     }
 

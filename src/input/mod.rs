@@ -1,18 +1,26 @@
 //! Input sources: which files a command line names (stdin, paths, quoted
-//! globs), checking them all before any work starts, and opening them.
+//! globs), what each is (a regular file of known size, or a stream: stdin,
+//! a FIFO, a device, anything compressed), checked before any work starts
+//! without opening anything that must be read only once, and opened with
+//! in-process decompression.
 
 pub mod block;
+pub mod glob;
 pub mod record;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
 
-/// One input stream.
+/// One input stream as named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Stdin,
@@ -20,42 +28,50 @@ pub enum Source {
 }
 
 impl Source {
-    /// The name used in messages: the path as given, or `<stdin>`.
+    /// The name used in messages: the path as given, with control
+    /// characters and bytes that are not UTF-8 escaped, or `<stdin>`.
     pub fn name(&self) -> String {
         match self {
             Source::Stdin => String::from("<stdin>"),
-            Source::File(path) => path.to_string_lossy().into_owned(),
+            Source::File(path) => display_bytes(path.as_os_str().as_bytes()),
         }
     }
 
-    /// Open the source for reading.
-    ///
-    /// # Errors
-    /// The path cannot be opened, or is a directory.
-    pub fn open(&self) -> Result<Box<dyn Read + Send>, Error> {
+    /// Whether the name says JSON lines (`.jsonl`, `.ndjson`, also with a
+    /// compression suffix).
+    pub fn named_jsonl(&self) -> bool {
         match self {
-            Source::Stdin => Ok(Box::new(io::stdin())),
+            Source::Stdin => false,
             Source::File(path) => {
-                let file = File::open(path).map_err(|e| Error::io(self.name(), e))?;
-                let meta = file.metadata().map_err(|e| Error::io(self.name(), e))?;
-                if meta.is_dir() {
-                    return Err(Error::IsDirectory { path: self.name() });
-                }
-                Ok(Box::new(file))
+                let name = path.as_os_str().as_bytes();
+                let name = Compression::from_name(name)
+                    .map_or(name, |c| &name[..name.len() - c.suffix().len()]);
+                name.ends_with(b".jsonl") || name.ends_with(b".ndjson")
             }
         }
     }
+}
 
-    /// The size in bytes when it is known in advance (regular files).
-    pub fn known_size(&self) -> Option<u64> {
-        match self {
-            Source::Stdin => None,
-            Source::File(path) => std::fs::metadata(path)
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len()),
+/// Bytes (a path, a pattern) as text for a message: control characters
+/// escaped (`\n`, `\t`, `\x1b`) and bytes that are not UTF-8 as `\xff`, so
+/// that a name can neither split a message nor send escapes to a terminal.
+pub fn display_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            match ch {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
         }
     }
+    out
 }
 
 /// Turn FILE arguments into sources: none or `-` is stdin; an argument with
@@ -72,8 +88,8 @@ pub fn resolve(args: &[OsString]) -> Result<Vec<Source>, Error> {
     for arg in args {
         if arg == "-" {
             sources.push(Source::Stdin);
-        } else if is_glob(arg) && std::fs::symlink_metadata(arg).is_err() {
-            sources.extend(expand_glob(arg)?);
+        } else if glob::is_glob(arg) && std::fs::symlink_metadata(arg).is_err() {
+            sources.extend(glob::expand(arg)?.into_iter().map(Source::File));
         } else {
             sources.push(Source::File(PathBuf::from(arg)));
         }
@@ -81,101 +97,350 @@ pub fn resolve(args: &[OsString]) -> Result<Vec<Source>, Error> {
     Ok(sources)
 }
 
-/// Open every file once, so a missing, unreadable or directory argument is
-/// reported before any input is read or any output written.
+/// A compression format rbag reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+}
+
+impl Compression {
+    /// By file name suffix.
+    pub fn from_name(name: &[u8]) -> Option<Compression> {
+        [
+            Compression::Gzip,
+            Compression::Zstd,
+            Compression::Bzip2,
+            Compression::Xz,
+        ]
+        .into_iter()
+        .find(|c| name.ends_with(c.suffix().as_bytes()))
+    }
+
+    /// By the magic bytes a stream starts with.
+    pub fn from_magic(head: &[u8]) -> Option<Compression> {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Compression::Zstd)
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
+            Some(Compression::Bzip2)
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Some(Compression::Xz)
+        } else {
+            None
+        }
+    }
+
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+            Compression::Bzip2 => ".bz2",
+            Compression::Xz => ".xz",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
+        }
+    }
+}
+
+/// Whether to decompress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decompress {
+    /// By name or magic bytes.
+    Auto,
+    /// Read raw bytes.
+    Never,
+}
+
+/// What a source turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// A regular file of this size, read raw: workers read their windows of
+    /// it themselves.
+    Regular { size: u64 },
+    /// Read as one stream: stdin, a FIFO, a device, or anything compressed
+    /// (whose size, if known, is the compressed size).
+    Stream {
+        compression: Option<Compression>,
+        /// Known when the bytes are a regular file (compressed).
+        size: Option<u64>,
+        /// The compression is decided when the stream is opened (by its
+        /// magic bytes), since it cannot be peeked at in advance.
+        detect: bool,
+    },
+}
+
+/// Check a source without reading anything that can be read only once:
+/// it exists, is not a directory, may be read; regular files are peeked at
+/// for compression.
 ///
 /// # Errors
-/// The first source, in command-line order, that cannot be read.
-pub fn check_readable(sources: &[Source]) -> Result<(), Error> {
-    for source in sources {
-        if let Source::File(_) = source {
-            drop(source.open()?);
+/// A missing, unreadable or directory source.
+pub fn inspect(source: &Source, decompress: Decompress) -> Result<Shape, Error> {
+    let path = match source {
+        Source::Stdin => {
+            check_stdin_open()?;
+            return Ok(Shape::Stream {
+                compression: None,
+                size: None,
+                detect: decompress == Decompress::Auto,
+            });
         }
+        Source::File(path) => path,
+    };
+    let io_error = |e: io::Error| Error::io(source.name(), e);
+    let meta = std::fs::metadata(path).map_err(io_error)?;
+    if meta.is_dir() {
+        return Err(Error::IsDirectory {
+            path: source.name(),
+        });
+    }
+    rustix::fs::access(path, rustix::fs::Access::READ_OK)
+        .map_err(|e| io_error(io::Error::from(e)))?;
+    if !meta.is_file() {
+        // A FIFO, device or socket: opened once, when it is read.
+        let compression = match decompress {
+            Decompress::Auto => Compression::from_name(path.as_os_str().as_bytes()),
+            Decompress::Never => None,
+        };
+        return Ok(Shape::Stream {
+            compression,
+            size: None,
+            detect: compression.is_none() && decompress == Decompress::Auto,
+        });
+    }
+    let size = meta.len();
+    if decompress == Decompress::Never {
+        return Ok(Shape::Regular { size });
+    }
+    let compression = match Compression::from_name(path.as_os_str().as_bytes()) {
+        Some(c) => Some(c),
+        None if size == 0 => None,
+        None => {
+            let mut head = [0u8; 6];
+            let mut file = File::open(path).map_err(io_error)?;
+            let mut got = 0;
+            while got < head.len() {
+                match file.read(&mut head[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(io_error(e)),
+                }
+            }
+            Compression::from_magic(&head[..got])
+        }
+    };
+    Ok(match compression {
+        Some(c) => Shape::Stream {
+            compression: Some(c),
+            size: Some(size),
+            detect: false,
+        },
+        None => Shape::Regular { size },
+    })
+}
+
+/// Rust's runtime puts `/dev/null` in place of a standard stream that was
+/// closed when the process started (so later files do not take its
+/// number), opened read-write. A stream that is `/dev/null` opened
+/// read-write was therefore, almost surely, closed: reading it would give
+/// an empty input, writing it would lose the result, silently.
+fn closed_at_start(fd: impl AsFd) -> bool {
+    let Ok(stat) = rustix::fs::fstat(&fd) else {
+        return true;
+    };
+    let is_null = rustix::fs::FileType::from_raw_mode(stat.st_mode)
+        == rustix::fs::FileType::CharacterDevice
+        && rustix::fs::major(stat.st_rdev) == 1
+        && rustix::fs::minor(stat.st_rdev) == 3;
+    let read_write =
+        rustix::fs::fcntl_getfl(&fd).is_ok_and(|flags| flags.contains(rustix::fs::OFlags::RDWR));
+    is_null && read_write
+}
+
+/// Fail when standard input was closed (`<&-`).
+///
+/// # Errors
+/// Standard input is closed.
+pub fn check_stdin_open() -> Result<(), Error> {
+    if closed_at_start(io::stdin()) {
+        return Err(Error::StreamClosed {
+            name: "<stdin>",
+            what: "standard input",
+            redirect: "<&-",
+            consequence: "there is nothing to read",
+        });
     }
     Ok(())
 }
 
-fn is_glob(arg: &OsStr) -> bool {
-    arg.as_bytes()
-        .iter()
-        .any(|b| matches!(b, b'*' | b'?' | b'['))
+/// Fail when standard output was closed (`>&-`).
+///
+/// # Errors
+/// Standard output is closed.
+pub fn check_stdout_open() -> Result<(), Error> {
+    if closed_at_start(io::stdout()) {
+        return Err(Error::StreamClosed {
+            name: "stdout",
+            what: "standard output",
+            redirect: ">&-",
+            consequence: "the result would be lost",
+        });
+    }
+    Ok(())
 }
 
-fn expand_glob(pattern: &OsStr) -> Result<Vec<Source>, Error> {
-    let shown = pattern.to_string_lossy().into_owned();
-    let text = pattern.to_str().ok_or_else(|| Error::BadGlob {
-        pattern: shown.clone(),
-        reason: "a glob must be valid UTF-8".into(),
-    })?;
-    // Like a shell: `*` does not match a leading dot.
-    let options = glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
+/// Counts the bytes read through it, so that an error in compressed data
+/// can say where it is.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// An open stream: the bytes to cut into blocks, what can tell whether more
+/// bytes are waiting (for a live pipe), and where in compressed input the
+/// reading is.
+pub struct Stream {
+    pub reader: Box<dyn Read + Send>,
+    pub probe: Option<Probe>,
+    /// Compressed bytes consumed, for a compressed stream.
+    pub compressed: Option<(Compression, Arc<AtomicU64>)>,
+}
+
+/// Tells whether a pipe or terminal has bytes waiting.
+pub enum Probe {
+    Stdin,
+    File(File),
+}
+
+impl Probe {
+    /// Whether a read would return at once.
+    pub fn ready(&self) -> bool {
+        let ready = |fd: rustix::fd::BorrowedFd<'_>| {
+            let mut fds = [rustix::event::PollFd::new(
+                &fd,
+                rustix::event::PollFlags::IN,
+            )];
+            matches!(rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default())), Ok(n) if n > 0)
+        };
+        match self {
+            Probe::Stdin => ready(io::stdin().as_fd()),
+            Probe::File(file) => ready(file.as_fd()),
+        }
+    }
+}
+
+/// Open a stream source, decompressing as its shape says (or as its magic
+/// bytes say, when that is decided now).
+///
+/// # Errors
+/// The source cannot be opened.
+pub fn open_stream(source: &Source, shape: &Shape) -> Result<Stream, Error> {
+    let Shape::Stream {
+        compression,
+        detect,
+        ..
+    } = shape
+    else {
+        return Err(Error::Usage(
+            "internal error: a regular file opened as a stream".into(),
+        ));
     };
-    let paths = glob::glob_with(text, options).map_err(|e| Error::BadGlob {
-        pattern: shown.clone(),
-        reason: e.msg.to_string(),
-    })?;
-    let mut found = Vec::new();
-    for entry in paths {
-        match entry {
-            Ok(path) => found.push(path),
-            Err(e) => {
-                let path = e.path().to_string_lossy().into_owned();
-                return Err(Error::io(path, e.into()));
-            }
+    let (raw, probe): (Box<dyn Read + Send>, Option<Probe>) = match source {
+        Source::Stdin => (Box::new(io::stdin()), Some(Probe::Stdin)),
+        Source::File(path) => {
+            let file = File::open(path).map_err(|e| Error::io(source.name(), e))?;
+            let probe = match file.metadata() {
+                Ok(m) if !m.is_file() => file.try_clone().ok().map(Probe::File),
+                _ => None,
+            };
+            (Box::new(file), probe)
         }
-    }
-    if found.is_empty() {
-        return Err(Error::NoMatch { pattern: shown });
-    }
-    found.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
-    Ok(found.into_iter().map(Source::File).collect())
+    };
+    let count = Arc::new(AtomicU64::new(0));
+    let mut buffered = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: raw,
+            count: Arc::clone(&count),
+        },
+    );
+    let compression = if *detect {
+        // Wait for the first bytes (a pipe may be slow to start).
+        let head = buffered
+            .fill_buf()
+            .map_err(|e| Error::io(source.name(), e))?;
+        Compression::from_magic(head)
+    } else {
+        *compression
+    };
+    let Some(compression) = compression else {
+        return Ok(Stream {
+            reader: Box::new(buffered),
+            probe,
+            compressed: None,
+        });
+    };
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| Error::io(source.name(), e))?;
+            Box::new(decoder)
+        }
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
+    };
+    Ok(Stream {
+        reader,
+        // Decompressed output is not live: a block is handed on when full.
+        probe: None,
+        compressed: Some((compression, count)),
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_argument_and_dash_mean_stdin() {
-        assert_eq!(resolve(&[]).unwrap(), vec![Source::Stdin]);
-        assert_eq!(resolve(&["-".into()]).unwrap(), vec![Source::Stdin]);
+/// Check that a decompressor reached a proper end: decoders report a
+/// stream cut short as an early end of file, or not at all.
+pub fn describe_stream_error(
+    source: &Source,
+    compressed: Option<&(Compression, Arc<AtomicU64>)>,
+    error: &io::Error,
+) -> Error {
+    match compressed {
+        Some((compression, count)) => Error::Corrupt {
+            path: source.name(),
+            format: compression.name(),
+            offset: count.load(Ordering::Relaxed),
+            detail: crate::error::io_message(error),
+        },
+        None => Error::io(
+            source.name(),
+            io::Error::new(error.kind(), error.to_string()),
+        ),
     }
+}
 
-    #[test]
-    fn globs_expand_in_byte_order_and_skip_dotfiles() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["b.txt", "a.txt", "B.txt", ".hidden.txt", "c.log"] {
-            std::fs::write(dir.path().join(name), "x\n").unwrap();
-        }
-        let pattern = dir.path().join("*.txt");
-        let got = resolve(&[pattern.into_os_string()]).unwrap();
-        let names: Vec<_> = got
-            .iter()
-            .map(|s| match s {
-                Source::File(p) => p.file_name().unwrap().to_string_lossy().into_owned(),
-                Source::Stdin => unreachable!(),
-            })
-            .collect();
-        assert_eq!(names, ["B.txt", "a.txt", "b.txt"]);
-    }
-
-    #[test]
-    fn a_glob_that_matches_nothing_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let pattern = dir.path().join("*.none");
-        let err = resolve(&[pattern.into_os_string()]).unwrap_err();
-        assert!(matches!(err, Error::NoMatch { .. }), "{err}");
-    }
-
-    #[test]
-    fn an_existing_name_with_glob_characters_is_taken_literally() {
-        let dir = tempfile::tempdir().unwrap();
-        let odd = dir.path().join("odd[1].txt");
-        std::fs::write(&odd, "x\n").unwrap();
-        let got = resolve(&[odd.clone().into_os_string()]).unwrap();
-        assert_eq!(got, vec![Source::File(odd)]);
-    }
+/// The file's identity, to tell whether two paths are one file.
+pub fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }

@@ -1,16 +1,15 @@
 //! Running the element-wise stages on one record: maps, filters and
-//! flattens, fused, so each record goes through all of them before the next
-//! is read.
+//! flattens, fused. Each record is pushed through every stage before the
+//! next one is read, and a flatten hands each of its items on as it finds
+//! it, so a 300 MB line split into words never exists as a list of words.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 use bstr::ByteSlice;
-use serde_json::Value;
 
-use super::item::Item;
-use super::parse::{Compare, Separator, Stage, Test};
-use crate::numbers::Num;
+use super::item::{Item, View};
+use super::parse::{Compare, Expr, Operand, Projection, Separator, Stage};
+use crate::json::{Number, Value};
 use crate::tokenize::{Splitter, Tokenizer, lowercase_into};
 
 /// A record a stage cannot handle; the message names the stage.
@@ -23,7 +22,7 @@ pub struct StageError {
 }
 
 impl StageError {
-    fn new(message: String) -> StageError {
+    pub fn new(message: String) -> StageError {
         StageError {
             message,
             bad_json: false,
@@ -32,72 +31,68 @@ impl StageError {
 }
 
 /// What the stages dropped, for `--stats`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dropped {
-    /// Records without the path that `pluck` asked for.
+    /// Records without the path that `pluck`, `group` or `topk ... by`
+    /// asked for.
     pub missing_path: u64,
 }
 
-/// The element-wise stages of a pipeline, ready to run.
+/// Where the records coming out of the stages go.
+pub type Sink<'s> = dyn FnMut(Item<'_>) -> Result<(), StageError> + 's;
+
+/// A run of element-wise stages, ready to run.
 pub struct Evaluator {
     stages: Vec<Stage>,
     words: Tokenizer,
 }
 
 impl Evaluator {
+    /// An evaluator for `stages`, none of which may be `pipe` (which runs
+    /// per block, between evaluators).
     pub fn new(stages: Vec<Stage>) -> Evaluator {
+        debug_assert!(!stages.iter().any(|s| matches!(s, Stage::Pipe(_))));
         Evaluator {
             stages,
             words: Tokenizer::new(Splitter::Words, false, b'\n'),
         }
     }
 
-    /// Run `record` through every stage, calling `out` with each result in
-    /// order. `current` and `next` are reusable buffers.
-    ///
-    /// # Errors
-    /// A stage that cannot handle a record, or an error from `out`.
-    pub fn run<'a, F>(
-        &self,
-        record: Item<'a>,
-        buffers: &mut (Vec<Item<'a>>, Vec<Item<'a>>),
-        dropped: &mut Dropped,
-        mut out: F,
-    ) -> Result<(), StageError>
-    where
-        F: FnMut(Item<'a>) -> Result<(), StageError>,
-    {
-        let (current, next) = buffers;
-        current.clear();
-        current.push(record);
-        for stage in &self.stages {
-            next.clear();
-            for item in current.drain(..) {
-                self.apply(stage, item, next, dropped)?;
-            }
-            std::mem::swap(current, next);
-            if current.is_empty() {
-                return Ok(());
-            }
-        }
-        for item in current.drain(..) {
-            out(item)?;
-        }
-        Ok(())
+    /// Whether there is no stage.
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
     }
 
-    fn apply<'a>(
+    /// Run `record` through every stage, calling `sink` with each result in
+    /// order.
+    ///
+    /// # Errors
+    /// A stage that cannot handle a record, or an error from `sink`.
+    pub fn run(
         &self,
-        stage: &Stage,
-        item: Item<'a>,
-        out: &mut Vec<Item<'a>>,
+        record: Item<'_>,
         dropped: &mut Dropped,
+        sink: &mut Sink<'_>,
     ) -> Result<(), StageError> {
+        self.push(0, record, dropped, sink)
+    }
+
+    fn push(
+        &self,
+        at: usize,
+        item: Item<'_>,
+        dropped: &mut Dropped,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), StageError> {
+        let Some(stage) = self.stages.get(at) else {
+            return sink(item);
+        };
+        let next = at + 1;
         match stage {
             Stage::Lower => {
                 let mut lowered = Vec::new();
                 lowercase_into(&item.text(), &mut lowered);
-                out.push(Item::Text(Cow::Owned(lowered)));
+                self.push(next, Item::Text(Cow::Owned(lowered)), dropped, sink)
             }
             Stage::Upper => {
                 let text = item.text();
@@ -106,61 +101,63 @@ impl Evaluator {
                     upper.extend_from_slice(chunk.valid().to_uppercase().as_bytes());
                     upper.extend_from_slice(chunk.invalid());
                 }
-                out.push(Item::Text(Cow::Owned(upper)));
+                self.push(next, Item::Text(Cow::Owned(upper)), dropped, sink)
             }
             Stage::Trim => {
                 let trimmed = match item.into_text() {
                     Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
                     Cow::Owned(text) => Cow::Owned(text.trim().to_vec()),
                 };
-                out.push(Item::Text(trimmed));
+                self.push(next, Item::Text(trimmed), dropped, sink)
             }
-            Stage::Pluck(path) => match item {
-                Item::Json(mut value, _) => match path.lookup_mut(&mut value) {
-                    Some(found) => out.push(Item::Json(found.take(), None)),
-                    None => dropped.missing_path += 1,
-                },
-                Item::Text(_) => {
-                    return Err(StageError::new(format!(
-                        "pluck {path}: the record is text, not JSON"
-                    )));
+            Stage::Pluck(projection) => match pluck(projection, item) {
+                Some(found) => self.push(next, found, dropped, sink),
+                None => {
+                    dropped.missing_path += 1;
+                    Ok(())
                 }
             },
-            Stage::Replace(regex, replacement) => {
+            Stage::Replace(pattern, replacement) => {
                 let text = item.into_text();
-                let replaced = match regex.replace_all(&text, replacement.as_slice()) {
+                let replaced = match pattern.regex.replace_all(&text, replacement.as_slice()) {
                     Cow::Borrowed(_) => None,
                     Cow::Owned(changed) => Some(changed),
                 };
-                out.push(Item::Text(replaced.map_or(text, Cow::Owned)));
+                let text = replaced.map_or(text, Cow::Owned);
+                self.push(next, Item::Text(text), dropped, sink)
             }
-            Stage::Extract(regex) => {
+            Stage::Extract(pattern) => {
                 let text = item.into_text();
-                let range = regex
+                let range = pattern
+                    .regex
                     .captures(&text)
                     .and_then(|caps| caps.get(1).or_else(|| caps.get(0)))
                     .map(|m| m.range());
-                if let Some(range) = range {
-                    out.push(Item::Text(sub_text(text, range.start, range.end)));
-                }
-            }
-            Stage::Len => out.push(Item::Json(Value::from(length(&item)), None)),
-            Stage::Json => {
-                let parsed = serde_json::from_slice::<Value>(&item.text());
-                match parsed {
-                    Ok(value) => out.push(Item::Json(value, None)),
-                    Err(e) => {
-                        return Err(StageError {
-                            message: format!("json: invalid JSON: {}", json_message(&e)),
-                            bad_json: true,
-                        });
+                match range {
+                    Some(range) => {
+                        let piece = sub_text(text, range.start, range.end);
+                        self.push(next, Item::Text(piece), dropped, sink)
                     }
+                    None => Ok(()),
                 }
             }
-            Stage::Text => out.push(Item::Text(item.into_text())),
+            Stage::Len => {
+                let len = Value::Number(Number::Int(length(&item) as i64));
+                self.push(next, Item::value(len), dropped, sink)
+            }
+            Stage::Json => match crate::json::parse::parse(&item.text()) {
+                Ok(value) => self.push(next, Item::value(value), dropped, sink),
+                Err(e) => Err(StageError {
+                    message: format!("json: invalid JSON: {} (byte {})", e.message, e.at + 1),
+                    bad_json: true,
+                }),
+            },
+            Stage::Text => self.push(next, Item::Text(item.into_text()), dropped, sink),
             Stage::Filter { test, keep } => {
                 if passes(test, &item) == *keep {
-                    out.push(item);
+                    self.push(next, item, dropped, sink)
+                } else {
+                    Ok(())
                 }
             }
             Stage::NonEmpty => {
@@ -172,20 +169,25 @@ impl Evaluator {
                     Item::Json(Value::Object(o), _) => o.is_empty(),
                     Item::Json(..) => false,
                 };
-                if !empty {
-                    out.push(item);
+                if empty {
+                    Ok(())
+                } else {
+                    self.push(next, item, dropped, sink)
                 }
             }
             Stage::Words => {
                 let text = item.into_text();
-                let mut ranges = Vec::new();
-                self.words
-                    .for_each_range(&text, |start, end| ranges.push((start, end)));
-                push_pieces(text, ranges, out);
+                let mut result = Ok(());
+                self.words.for_each_range(&text, |start, end| {
+                    if result.is_ok() {
+                        let piece = Item::Text(Cow::Borrowed(&text[start..end]));
+                        result = self.push(next, piece, dropped, sink);
+                    }
+                });
+                result
             }
             Stage::Split(separator) => {
                 let text = item.into_text();
-                let mut ranges = Vec::new();
                 let mut start = 0;
                 match separator {
                     Separator::Text(sep) => {
@@ -193,67 +195,122 @@ impl Evaluator {
                             // Overlapping matches of a repetitive separator
                             // are skipped, as str::split does.
                             if at >= start {
-                                ranges.push((start, at));
+                                let piece = Item::Text(Cow::Borrowed(&text[start..at]));
+                                self.push(next, piece, dropped, sink)?;
                                 start = at + sep.len();
                             }
                         }
                     }
-                    Separator::Regex(regex) => {
-                        for found in regex.find_iter(&text) {
-                            ranges.push((start, found.start()));
+                    Separator::Regex(pattern) => {
+                        for found in pattern.regex.find_iter(&text) {
+                            let piece = Item::Text(Cow::Borrowed(&text[start..found.start()]));
+                            self.push(next, piece, dropped, sink)?;
                             start = found.end();
                         }
                     }
                 }
-                ranges.push((start, text.len()));
-                push_pieces(text, ranges, out);
+                let last = Item::Text(Cow::Borrowed(&text[start..]));
+                self.push(next, last, dropped, sink)
             }
             Stage::Chars => {
                 let text = item.into_text();
-                let ranges: Vec<_> = text
-                    .char_indices()
-                    .map(|(start, end, _)| (start, end))
-                    .collect();
-                push_pieces(text, ranges, out);
+                for (start, end, _) in text.char_indices() {
+                    let piece = Item::Text(Cow::Borrowed(&text[start..end]));
+                    self.push(next, piece, dropped, sink)?;
+                }
+                Ok(())
             }
             Stage::Explode => match item {
                 Item::Json(Value::Array(items), _) => {
-                    out.extend(items.into_iter().map(|v| Item::Json(v, None)));
+                    for value in items {
+                        self.push(next, Item::value(value), dropped, sink)?;
+                    }
+                    Ok(())
                 }
-                Item::Json(other, _) => {
-                    return Err(StageError::new(format!(
-                        "explode: expected a JSON array, found {}",
-                        kind_name(&other)
-                    )));
-                }
-                Item::Text(_) => {
-                    return Err(StageError::new(
-                        "explode: expected a JSON array, found text".into(),
-                    ));
-                }
+                Item::Json(other, _) => Err(StageError::new(format!(
+                    "explode: expected a JSON array, found {}",
+                    other.kind_name()
+                ))),
+                Item::Text(_) => Err(StageError::new(
+                    "explode: expected a JSON array, found text".into(),
+                )),
             },
+            Stage::Sample { rate, seed } => {
+                if sampled(&item.text(), *rate, *seed) {
+                    self.push(next, item, dropped, sink)
+                } else {
+                    Ok(())
+                }
+            }
+            Stage::Pipe(_) => Err(StageError::new(
+                "pipe: internal error: a command cannot run record by record".into(),
+            )),
         }
-        Ok(())
     }
 }
 
-/// Pieces of `text`, borrowed from the block when `text` is.
-fn push_pieces<'a>(text: Cow<'a, [u8]>, ranges: Vec<(usize, usize)>, out: &mut Vec<Item<'a>>) {
-    match text {
-        Cow::Borrowed(text) => {
-            out.extend(
-                ranges
-                    .into_iter()
-                    .map(|(s, e)| Item::Text(Cow::Borrowed(&text[s..e]))),
-            );
+/// `sample RATE seed SEED`: whether the record with this text is kept.
+/// The decision is a function of the record's bytes and the seed only (an
+/// XXH3 hash, a published and stable algorithm), so it is the same for
+/// every thread count, block size and machine.
+pub fn sampled(text: &[u8], rate: f64, seed: u64) -> bool {
+    let hash = xxhash_rust::xxh3::xxh3_64_with_seed(text, seed);
+    // `rate` is in [0, 1]; 2^64 * rate as an integer threshold.
+    let threshold = (rate * 18_446_744_073_709_551_616.0) as u128;
+    u128::from(hash) < threshold
+}
+
+/// `pluck`: the projected value, or `None` when a path is missing (and has
+/// no default).
+fn pluck<'a>(projection: &Projection, item: Item<'a>) -> Option<Item<'a>> {
+    match (projection, item) {
+        // `.` is the record itself, text or JSON.
+        (Projection::Path { path, .. }, item) if path.is_whole() => match item {
+            Item::Json(Value::Null, _) => match projection {
+                Projection::Path {
+                    default: Some(default),
+                    ..
+                } => Some(Item::value(default.clone())),
+                _ => Some(Item::value(Value::Null)),
+            },
+            other => Some(other),
+        },
+        (Projection::Path { path, default }, Item::Json(mut value, _)) => {
+            match (path.lookup_mut(&mut value), default) {
+                (Some(Value::Null) | None, Some(default)) => Some(Item::value(default.clone())),
+                (Some(found), _) => Some(Item::value(std::mem::replace(found, Value::Null))),
+                (None, None) => None,
+            }
         }
-        Cow::Owned(text) => {
-            out.extend(
-                ranges
-                    .into_iter()
-                    .map(|(s, e)| Item::Text(Cow::Owned(text[s..e].to_vec()))),
-            );
+        (Projection::Path { default, .. }, Item::Text(_)) => default.clone().map(Item::value),
+        (Projection::Array(_), item) => Some(Item::value(project(projection, &item))),
+    }
+}
+
+/// The value of a projection on a record: a missing path without a default
+/// is null (inside an array of projections, as in jq).
+pub fn project(projection: &Projection, item: &Item<'_>) -> Value {
+    project_opt(projection, item).unwrap_or(Value::Null)
+}
+
+/// The value of a projection on a record; `None` for a missing path with no
+/// default.
+pub fn project_opt(projection: &Projection, item: &Item<'_>) -> Option<Value> {
+    match projection {
+        Projection::Path { path, default } => {
+            let found = match item {
+                Item::Json(value, _) => path.lookup(value).cloned(),
+                Item::Text(text) if path.is_whole() => Some(Value::from_text(text)),
+                Item::Text(_) => None,
+            };
+            match (found, default) {
+                (Some(Value::Null) | None, Some(default)) => Some(default.clone()),
+                (found, _) => found,
+            }
         }
+        Projection::Array(items) => Some(Value::Array(
+            items.iter().map(|p| project(p, item)).collect(),
+        )),
     }
 }
 
@@ -277,90 +334,119 @@ pub fn length(item: &Item<'_>) -> u64 {
     }
 }
 
-fn passes(test: &Test, item: &Item<'_>) -> bool {
-    match test {
-        Test::Matches(regex) => regex.is_match(&item.text()),
-        Test::Len(op, number) => {
-            let len = Num::Int(i128::from(length(item)));
-            holds(*op, len.value_cmp(&Num::from_json(number)))
+/// A value an operand found.
+enum Found<'v> {
+    View(View<'v>),
+    Owned(Value),
+}
+
+impl Found<'_> {
+    fn view(&self) -> View<'_> {
+        match self {
+            Found::View(view) => *view,
+            Found::Owned(value) => View::Value(value),
         }
-        Test::Path(path, op, literal) => match item {
-            // A record without the path passes no comparison.
-            Item::Json(value, _) => {
-                path.lookup(value)
-                    .is_some_and(|found| match compare_values(found, literal) {
-                        Some(ordering) => holds(*op, ordering),
-                        None => *op == Compare::Ne,
-                    })
-            }
-            Item::Text(_) => false,
+    }
+}
+
+fn operand<'v>(operand: &'v Operand, item: &'v Item<'_>) -> Option<Found<'v>> {
+    match operand {
+        Operand::Path(path) => match item {
+            Item::Json(value, _) => path.lookup(value).map(|v| Found::View(View::Value(v))),
+            Item::Text(text) if path.is_whole() => Some(Found::View(View::Text(text))),
+            Item::Text(_) => None,
         },
-        Test::Truthy(path) => match item {
-            Item::Json(value, _) => path
-                .lookup(value)
-                .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false))),
-            Item::Text(_) => false,
+        Operand::Literal(value) => Some(Found::View(View::Value(value))),
+        Operand::Len => Some(Found::Owned(Value::Number(
+            Number::Int(length(item) as i64),
+        ))),
+        Operand::Regex(pattern) => Some(Found::Owned(Value::Bool(
+            pattern.regex.is_match(&item.text()),
+        ))),
+    }
+}
+
+/// The text a regex matches against: text itself, a string's content,
+/// any other value's canonical JSON.
+fn text_of(view: View<'_>) -> Cow<'_, [u8]> {
+    match view {
+        View::Text(text) => Cow::Borrowed(text),
+        View::Value(Value::String(s)) => Cow::Borrowed(s.as_bytes()),
+        View::Value(value) => Cow::Owned(value.to_canonical()),
+    }
+}
+
+/// Whether `expr` holds for `item`. A test on a path the record does not
+/// have is false (and `not` of it true).
+pub fn passes(expr: &Expr, item: &Item<'_>) -> bool {
+    match expr {
+        Expr::Or(a, b) => passes(a, item) || passes(b, item),
+        Expr::And(a, b) => passes(a, item) && passes(b, item),
+        Expr::Not(a) => !passes(a, item),
+        Expr::Compare(left, op, right) => match (operand(left, item), operand(right, item)) {
+            (Some(a), Some(b)) => holds(*op, a.view().value_cmp(b.view())),
+            _ => false,
+        },
+        Expr::Matches(left, pattern, negated) => match operand(left, item) {
+            Some(found) => pattern.regex.is_match(&text_of(found.view())) != *negated,
+            None => false,
+        },
+        Expr::In(left, list) => match operand(left, item) {
+            Some(found) => list
+                .iter()
+                .any(|v| found.view().value_cmp(View::Value(v)).is_eq()),
+            None => false,
+        },
+        Expr::Truthy(Operand::Regex(pattern)) => pattern.regex.is_match(&item.text()),
+        Expr::Truthy(op) => match operand(op, item) {
+            Some(found) => match found.view() {
+                View::Text(_) => true,
+                View::Value(value) => value.is_truthy(),
+            },
+            None => false,
         },
     }
 }
 
-fn holds(op: Compare, ordering: Ordering) -> bool {
+fn holds(op: Compare, ordering: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
     match op {
-        Compare::Eq => ordering == Ordering::Equal,
-        Compare::Ne => ordering != Ordering::Equal,
-        Compare::Lt => ordering == Ordering::Less,
-        Compare::Le => ordering != Ordering::Greater,
-        Compare::Gt => ordering == Ordering::Greater,
-        Compare::Ge => ordering != Ordering::Less,
+        Compare::Eq => ordering == Equal,
+        Compare::Ne => ordering != Equal,
+        Compare::Lt => ordering == Less,
+        Compare::Le => ordering != Greater,
+        Compare::Gt => ordering == Greater,
+        Compare::Ge => ordering != Less,
     }
 }
 
-/// Compare two JSON values: numbers by value, strings by bytes, booleans
-/// false < true; other equal values are equal. `None` means unequal and
-/// unordered (different kinds, or different arrays or objects), for which
-/// only `!=` holds.
-fn compare_values(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            Some(Num::from_json(x).value_cmp(&Num::from_json(y)))
-        }
-        (Value::String(x), Value::String(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (x, y) if x == y => Some(Ordering::Equal),
-        _ => None,
-    }
-}
-
-/// The name of a JSON value's kind, for messages.
-pub fn kind_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// serde_json's message without its "at line L column C" tail; rbag reports
-/// positions itself, in the input file.
-pub fn json_message(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    }
-}
-
-/// A number in a JSON value, for messages and reductions.
-pub fn number_of(item: &Item<'_>) -> Option<Num> {
+/// The number a record holds, for numeric reductions: a JSON number, or
+/// text (or a JSON string) that is one number in JSON syntax.
+pub fn number_of(item: &Item<'_>) -> Option<Number> {
     match item {
-        Item::Json(Value::Number(n), _) => Some(Num::from_json(n)),
-        Item::Json(Value::String(s), _) => Num::parse(s.as_bytes()),
+        Item::Json(Value::Number(n), _) => Some(n.clone()),
+        Item::Json(Value::String(s), _) => Number::parse_text(s.as_bytes()),
         Item::Json(..) => None,
-        Item::Text(text) => Num::parse(text),
+        Item::Text(text) => Number::parse_text(text),
     }
+}
+
+/// A record for a message: at most 40 characters; text and strings
+/// quoted, other values as JSON (so `null` is not mistaken for a string).
+pub fn shorten(item: &Item<'_>) -> String {
+    let text = match item {
+        Item::Json(Value::String(_), _) | Item::Text(_) => {
+            let mut out = Vec::new();
+            crate::json::write_text_as_string(&item.text(), &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+        Item::Json(value, _) => String::from_utf8_lossy(&value.to_canonical()).into_owned(),
+    };
+    let mut short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        short.push_str("...");
+    }
+    short
 }
 
 #[cfg(test)]
@@ -372,17 +458,16 @@ mod tests {
         let parsed = parse(pipeline, kind).unwrap();
         let eval = Evaluator::new(parsed.stages);
         let mut out = Vec::new();
-        let mut buffers = (Vec::new(), Vec::new());
         let mut dropped = Dropped::default();
         for record in records {
             let item = match kind {
                 InputKind::Text => Item::Text(Cow::Borrowed(record.as_bytes())),
                 InputKind::Json => Item::Json(
-                    serde_json::from_str(record).unwrap(),
+                    crate::json::parse::parse(record.as_bytes()).unwrap(),
                     Some(Cow::Borrowed(record.as_bytes())),
                 ),
             };
-            eval.run(item, &mut buffers, &mut dropped, |item| {
+            eval.run(item, &mut dropped, &mut |item| {
                 let mut text = Vec::new();
                 item.write_text(&mut text);
                 out.push(String::from_utf8(text).unwrap());
@@ -430,39 +515,70 @@ mod tests {
             run("nonempty", InputKind::Text, &lines),
             ["apple", "kiwi", "banana"]
         );
+        assert_eq!(
+            run("filter /a/ and not /p/", InputKind::Text, &lines),
+            ["banana"]
+        );
+        assert_eq!(
+            run("filter . == \"kiwi\" or len == 0", InputKind::Text, &lines),
+            ["kiwi", ""]
+        );
+        assert_eq!(
+            run("filter . in [\"kiwi\", \"apple\"]", InputKind::Text, &lines),
+            ["apple", "kiwi"]
+        );
     }
 
     #[test]
-    fn json_comparisons() {
+    fn json_comparisons_follow_one_order() {
         let records = [
-            r#"{"age": 31, "lang": "en"}"#,
-            r#"{"age": 30.5, "lang": "fr"}"#,
+            r#"{"age": 31, "lang": "en", "s": 2, "r": 1.5}"#,
+            r#"{"age": 30.5, "lang": "fr", "s": 1, "r": 1.5}"#,
             r#"{"lang": "en"}"#,
-            r#"{"age": "old"}"#,
+            r#"{"age": "old", "path": "/api/x"}"#,
+            r#"{"age": null, "n": 18446744073709551617}"#,
         ];
+        let pick = |pipeline: &str| -> Vec<usize> {
+            let out = run(pipeline, InputKind::Json, &records);
+            out.iter()
+                .map(|o| records.iter().position(|r| r == o).unwrap())
+                .collect()
+        };
+        assert_eq!(pick("filter .age > 30.5"), [0, 3]);
+        assert_eq!(pick("filter .age >= 30.5 and .age < \"\""), [0, 1]);
+        assert_eq!(pick(r#"filter .lang == "en""#), [0, 2]);
+        assert_eq!(pick(r#"filter .lang != "en""#), [1]);
+        assert_eq!(pick("filter .age"), [0, 1, 3]);
+        assert_eq!(pick("filter not .age"), [2, 4]);
+        assert_eq!(pick("filter .age == 31.0"), [0]);
+        assert_eq!(pick("filter .s > .r"), [0]);
+        assert_eq!(pick("filter .path =~ /^\\/api/"), [3]);
+        assert_eq!(pick("filter .lang !~ /e/"), [1]);
+        assert_eq!(pick("filter .lang in [\"fr\", \"de\"]"), [1]);
+        assert_eq!(pick("filter .n == 18446744073709551617"), [4]);
         assert_eq!(
-            run("filter .age > 30.5", InputKind::Json, &records),
-            [records[0]]
+            pick("filter .n == 18446744073709551616"),
+            Vec::<usize>::new()
+        );
+        assert_eq!(pick("filter (.s == 1 or .s == 2) and .age < 31"), [1]);
+    }
+
+    #[test]
+    fn pluck_forms() {
+        let records = [r#"{"a": 1, "b": null}"#, r#"{"c": 2}"#];
+        assert_eq!(run("pluck .a // 0", InputKind::Json, &records), ["1", "0"]);
+        assert_eq!(
+            run("pluck .b // \"none\"", InputKind::Json, &records),
+            ["none", "none"]
+        );
+        assert_eq!(run("pluck .b", InputKind::Json, &records), ["null"]);
+        assert_eq!(
+            run("pluck [.a, .c]", InputKind::Json, &records),
+            ["[1,null]", "[null,2]"]
         );
         assert_eq!(
-            run("filter .age >= 30.5", InputKind::Json, &records),
-            [records[0], records[1]]
-        );
-        assert_eq!(
-            run(r#"filter .lang == "en""#, InputKind::Json, &records),
-            [records[0], records[2]]
-        );
-        assert_eq!(
-            run(r#"filter .lang != "en""#, InputKind::Json, &records),
-            [records[1]]
-        );
-        assert_eq!(
-            run("filter .age", InputKind::Json, &records),
-            [records[0], records[1], records[3]]
-        );
-        assert_eq!(
-            run("filter .age == 31.0", InputKind::Json, &records),
-            [records[0]]
+            run("pluck [.a // 5, [.c]]", InputKind::Json, &records),
+            ["[1,[null]]", "[5,[2]]"]
         );
     }
 
@@ -489,6 +605,19 @@ mod tests {
             ),
             ["x", "1", r#"{"a":1,"b":2}"#]
         );
+        assert_eq!(run("lower | words", InputKind::Text, &["A B"]), ["a", "b"]);
+    }
+
+    #[test]
+    fn samples_depend_on_the_record_and_seed_only() {
+        let lines: Vec<String> = (0..2000).map(|i| format!("line {i}")).collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let kept = run("sample 0.25", InputKind::Text, &refs);
+        assert!((400..600).contains(&kept.len()), "{}", kept.len());
+        assert_eq!(run("sample 0.25", InputKind::Text, &refs), kept);
+        assert_ne!(run("sample 0.25 seed 1", InputKind::Text, &refs), kept);
+        assert_eq!(run("sample 1", InputKind::Text, &refs).len(), 2000);
+        assert!(run("sample 0", InputKind::Text, &refs).is_empty());
     }
 
     #[test]
@@ -496,11 +625,10 @@ mod tests {
         let parsed = parse("pluck .a.b", InputKind::Json).unwrap();
         let eval = Evaluator::new(parsed.stages);
         let mut dropped = Dropped::default();
-        let mut buffers = (Vec::new(), Vec::new());
         let mut kept = 0;
         for record in [r#"{"a":{"b":1}}"#, r#"{"a":2}"#, r#"[1]"#] {
-            let item = Item::Json(serde_json::from_str(record).unwrap(), None);
-            eval.run(item, &mut buffers, &mut dropped, |_| {
+            let item = Item::value(crate::json::parse::parse(record.as_bytes()).unwrap());
+            eval.run(item, &mut dropped, &mut |_| {
                 kept += 1;
                 Ok(())
             })
@@ -511,31 +639,34 @@ mod tests {
 
     #[test]
     fn stage_errors_name_the_stage() {
-        let parsed = parse("explode", InputKind::Json).unwrap();
-        let eval = Evaluator::new(parsed.stages);
+        let eval = Evaluator::new(parse("explode", InputKind::Json).unwrap().stages);
+        let item = Item::value(crate::json::parse::parse(br#"{"a": 1}"#).unwrap());
         let err = eval
-            .run(
-                Item::Json(serde_json::json!({"a": 1}), None),
-                &mut (Vec::new(), Vec::new()),
-                &mut Dropped::default(),
-                |_| Ok(()),
-            )
+            .run(item, &mut Dropped::default(), &mut |_| Ok(()))
             .unwrap_err();
         assert_eq!(
             err.message,
             "explode: expected a JSON array, found an object"
         );
-        let parsed = parse("json", InputKind::Text).unwrap();
-        let eval = Evaluator::new(parsed.stages);
+        let eval = Evaluator::new(parse("json", InputKind::Text).unwrap().stages);
         let err = eval
             .run(
                 Item::Text(Cow::Borrowed(b"{x")),
-                &mut (Vec::new(), Vec::new()),
                 &mut Dropped::default(),
-                |_| Ok(()),
+                &mut |_| Ok(()),
             )
             .unwrap_err();
         assert!(err.bad_json);
-        assert_eq!(err.message, "json: invalid JSON: key must be a string");
+        assert_eq!(
+            err.message,
+            "json: invalid JSON: expected a string key, found 'x' (byte 2)"
+        );
+    }
+
+    #[test]
+    fn messages_show_values_as_what_they_are() {
+        assert_eq!(shorten(&Item::value(Value::Null)), "null");
+        assert_eq!(shorten(&Item::value(Value::string("null"))), "\"null\"");
+        assert_eq!(shorten(&Item::Text(Cow::Borrowed(b"abc"))), "\"abc\"");
     }
 }

@@ -1,11 +1,11 @@
 //! Records as they flow through a pipeline (text, or JSON values that
-//! remember their original line until a stage changes them), and the two
-//! ways they leave it: printed as records, or used as keys.
+//! remember their original line until a stage changes them), how they
+//! compare, and the two ways they leave it: printed, or used as keys.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::cmp::Ordering;
 
-use serde_json::Value;
+use crate::json::{self, Value};
 
 /// One record.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,20 +20,33 @@ pub enum Item<'a> {
 /// A key of a count table: the bytes that print in TSV, and whether they
 /// are canonical JSON (a number, object, ...) rather than text. JSON strings
 /// are text keys, so `"en"` from JSON and `en` from text count together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KeyKind {
     Text,
     Json,
 }
 
+/// A record seen as a value, for comparisons: text compares as a string
+/// (by its bytes, even those that are not UTF-8).
+#[derive(Debug, Clone, Copy)]
+pub enum View<'v> {
+    Text(&'v [u8]),
+    Value(&'v Value),
+}
+
 impl<'a> Item<'a> {
+    /// A JSON value that has no original line.
+    pub fn value(value: Value) -> Item<'static> {
+        Item::Json(value, None)
+    }
+
     /// The record as text: a JSON string is its content, any other JSON
     /// value its canonical compact form.
     pub fn text(&self) -> Cow<'_, [u8]> {
         match self {
             Item::Text(text) => Cow::Borrowed(text),
             Item::Json(Value::String(s), _) => Cow::Borrowed(s.as_bytes()),
-            Item::Json(value, _) => Cow::Owned(canonical(value)),
+            Item::Json(value, _) => Cow::Owned(value.to_canonical()),
         }
     }
 
@@ -42,7 +55,7 @@ impl<'a> Item<'a> {
         match self {
             Item::Text(text) => text,
             Item::Json(Value::String(s), _) => Cow::Owned(s.into_bytes()),
-            Item::Json(value, _) => Cow::Owned(canonical(&value)),
+            Item::Json(value, _) => Cow::Owned(value.to_canonical()),
         }
     }
 
@@ -50,7 +63,33 @@ impl<'a> Item<'a> {
     pub fn key(&self) -> (KeyKind, Cow<'_, [u8]>) {
         match self {
             Item::Text(_) | Item::Json(Value::String(_), _) => (KeyKind::Text, self.text()),
-            Item::Json(value, _) => (KeyKind::Json, Cow::Owned(canonical(value))),
+            Item::Json(value, _) => (KeyKind::Json, Cow::Owned(value.to_canonical())),
+        }
+    }
+
+    /// The record back from its key.
+    pub fn from_key(kind: KeyKind, key: &[u8]) -> Item<'static> {
+        match kind {
+            KeyKind::Text => Item::Text(Cow::Owned(key.to_vec())),
+            // A key is canonical JSON written by rbag: it parses back.
+            KeyKind::Json => Item::value(json::parse::parse(key).unwrap_or(Value::Null)),
+        }
+    }
+
+    /// The record as a value (text becomes a string; bytes that are not
+    /// UTF-8 become U+FFFD).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Item::Text(text) => Value::from_text(text),
+            Item::Json(value, _) => value.clone(),
+        }
+    }
+
+    /// The record for comparisons.
+    pub fn view(&self) -> View<'_> {
+        match self {
+            Item::Text(text) => View::Text(text),
+            Item::Json(value, _) => View::Value(value),
         }
     }
 
@@ -61,7 +100,7 @@ impl<'a> Item<'a> {
         match self {
             Item::Json(_, Some(raw)) => out.extend_from_slice(raw),
             Item::Json(Value::String(s), None) => out.extend_from_slice(s.as_bytes()),
-            Item::Json(value, None) => write_canonical(value, out),
+            Item::Json(value, None) => value.write_canonical(out),
             Item::Text(text) => out.extend_from_slice(text),
         }
     }
@@ -72,8 +111,8 @@ impl<'a> Item<'a> {
     pub fn write_json(&self, out: &mut Vec<u8>) {
         match self {
             Item::Json(_, Some(raw)) => out.extend_from_slice(raw.trim_ascii()),
-            Item::Json(value, None) => write_canonical(value, out),
-            Item::Text(text) => write_json_string(text, out),
+            Item::Json(value, None) => value.write_canonical(out),
+            Item::Text(text) => json::write_text_as_string(text, out),
         }
     }
 
@@ -84,106 +123,77 @@ impl<'a> Item<'a> {
             Item::Json(value, raw) => Item::Json(value, raw.map(|r| Cow::Owned(r.into_owned()))),
         }
     }
+
+    /// A copy that owns its data.
+    pub fn to_owned_item(&self) -> Item<'static> {
+        self.clone().into_owned()
+    }
+
+    /// The total order of records (see [`View::total_cmp`]).
+    pub fn total_cmp(&self, other: &Item<'_>) -> Ordering {
+        self.view().total_cmp(other.view())
+    }
 }
 
-/// Text as a JSON string.
-pub fn write_json_string(text: &[u8], out: &mut Vec<u8>) {
-    let text = String::from_utf8_lossy(text);
-    // Serialising a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &*text);
-}
+impl<'v> View<'v> {
+    /// Compare by value (numbers equal in value are equal).
+    pub fn value_cmp(self, other: View<'_>) -> Ordering {
+        self.compare(other, false)
+    }
 
-/// The canonical compact form of a value: no spaces, object keys sorted by
-/// their bytes, so that equal values print (and count) the same whatever
-/// the order of their keys in the input.
-pub fn canonical(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_canonical(value, &mut out);
-    out
-}
+    /// The total order: jq's order of values, text taking the place of a
+    /// string, numbers equal in value told apart as [`Value::total_cmp`]
+    /// does.
+    pub fn total_cmp(self, other: View<'_>) -> Ordering {
+        self.compare(other, true)
+    }
 
-/// Append the canonical form of `value` to `out`.
-pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            // Sorted here rather than trusting the map's order, which a
-            // serde_json feature enabled anywhere in the build could change.
-            let mut members: Vec<_> = map.iter().collect();
-            members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (key, member)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(key.as_bytes(), out);
-                out.push(b':');
-                write_canonical(member, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => {
-            let _ = serde_json::to_writer(&mut *out, scalar);
+    fn compare(self, other: View<'_>, total: bool) -> Ordering {
+        match (self, other) {
+            (View::Value(a), View::Value(b)) if total => a.total_cmp(b),
+            (View::Value(a), View::Value(b)) => a.value_cmp(b),
+            (View::Text(a), View::Text(b)) => a.cmp(b),
+            (View::Text(a), View::Value(b)) => text_against(a, b),
+            (View::Value(a), View::Text(b)) => text_against(b, a).reverse(),
         }
     }
 }
 
-/// Write a key as a JSON value: text as a string, JSON as itself.
-pub fn write_key_json(out: &mut dyn Write, kind: KeyKind, key: &[u8]) -> io::Result<()> {
-    match kind {
-        KeyKind::Json => out.write_all(key),
-        KeyKind::Text => {
-            let mut buf = Vec::with_capacity(key.len() + 2);
-            write_json_string(key, &mut buf);
-            out.write_all(&buf)
-        }
+/// Text against a value: text ranks as a string does.
+fn text_against(text: &[u8], value: &Value) -> Ordering {
+    match value {
+        Value::String(s) => text.cmp(s.as_bytes()),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ordering::Greater,
+        Value::Array(_) | Value::Object(_) => Ordering::Less,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    #[test]
-    fn canonical_form_sorts_keys_and_has_no_spaces() {
-        let value: Value =
-            serde_json::from_str(r#"{"b": [1, 2.5, {"z": null, "a": "x"}], "a": true}"#).unwrap();
-        assert_eq!(
-            canonical(&value),
-            br#"{"a":true,"b":[1,2.5,{"a":"x","z":null}]}"#
-        );
+    fn json(text: &str) -> Item<'static> {
+        Item::value(json::parse::parse(text.as_bytes()).unwrap())
     }
 
     #[test]
     fn json_strings_key_as_text_and_other_values_as_json() {
-        let s = Item::Json(json!("en"), None);
+        let s = json("\"en\"");
         let t = Item::Text(Cow::Borrowed(b"en"));
         assert_eq!(s.key(), t.key());
-        let n = Item::Json(json!(42), None);
+        let n = json("42");
         assert_eq!(n.key(), (KeyKind::Json, Cow::Borrowed(&b"42"[..])));
+        assert_eq!(Item::from_key(KeyKind::Json, b"42"), n);
     }
 
     #[test]
     fn unchanged_json_prints_its_original_bytes() {
         let raw = br#"{"b":1,  "a":2}"#;
-        let item = Item::Json(
-            serde_json::from_slice(raw).unwrap(),
-            Some(Cow::Borrowed(raw)),
-        );
+        let item = Item::Json(json::parse::parse(raw).unwrap(), Some(Cow::Borrowed(raw)));
         let mut out = Vec::new();
         item.write_text(&mut out);
         assert_eq!(out, raw);
-        let changed = Item::Json(serde_json::from_slice(raw).unwrap(), None);
+        let changed = Item::value(json::parse::parse(raw).unwrap());
         out.clear();
         changed.write_text(&mut out);
         assert_eq!(out, br#"{"a":2,"b":1}"#);
@@ -194,5 +204,14 @@ mod tests {
         let mut out = Vec::new();
         Item::Text(Cow::Borrowed(b"a\"\xff")).write_json(&mut out);
         assert_eq!(out, "\"a\\\"\u{fffd}\"".as_bytes());
+    }
+
+    #[test]
+    fn text_compares_as_a_string() {
+        let text = Item::Text(Cow::Borrowed(b"99"));
+        assert_eq!(text.total_cmp(&json("100")), Ordering::Greater);
+        assert_eq!(text.total_cmp(&json("\"99\"")), Ordering::Equal);
+        assert_eq!(text.total_cmp(&json("\"a\"")), Ordering::Less);
+        assert_eq!(text.total_cmp(&json("[]")), Ordering::Less);
     }
 }

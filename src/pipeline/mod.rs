@@ -5,3 +5,4 @@ pub mod eval;
 pub mod item;
 pub mod parse;
 pub mod path;
+pub mod program;

@@ -1,0 +1,804 @@
+//! Reading one JSON value from a line, in full or only the part at a path.
+//!
+//! Both ways check the whole line by the same rules (syntax, UTF-8 in
+//! strings, numbers in range, nesting at most [`MAX_DEPTH`] deep), so a
+//! line is accepted or rejected alike whatever the pipeline does with it;
+//! a pluck only skips building what it does not keep. Errors give the byte
+//! offset of the offending byte in the line.
+
+use std::borrow::Cow;
+
+use super::{Number, Object, Value};
+use crate::numbers::json_number_len;
+
+/// How deep arrays and objects may nest.
+pub const MAX_DEPTH: usize = 256;
+
+/// One step of a path into a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// An object member.
+    Key(String),
+    /// An array element; negative counts from the end.
+    Index(i64),
+}
+
+/// What is wrong with a line, and at which byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub at: usize,
+    pub message: String,
+}
+
+/// Parse `text` as exactly one JSON value (white space around it allowed).
+///
+/// # Errors
+/// The first problem in the line.
+pub fn parse(text: &[u8]) -> Result<Value, ParseError> {
+    let mut parser = Parser::new(text);
+    let value = parser.value()?;
+    parser.end()?;
+    Ok(value)
+}
+
+/// Check `text` as [`parse`] does and return only the value at `steps`
+/// (`None` when the path is missing), building nothing else.
+///
+/// # Errors
+/// As [`parse`].
+pub fn pluck(text: &[u8], steps: &[Step]) -> Result<Option<Value>, ParseError> {
+    let mut parser = Parser::new(text);
+    let found = parser.find(steps)?;
+    parser.end()?;
+    Ok(found)
+}
+
+/// Parse the JSON value at the start of `text`; returns it and the number
+/// of bytes it used (for literals inside a pipeline).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_prefix(text: &[u8]) -> Result<(Value, usize), ParseError> {
+    let mut parser = Parser::new(text);
+    let value = parser.value()?;
+    Ok((value, parser.at))
+}
+
+struct Parser<'a> {
+    text: &'a [u8],
+    at: usize,
+    depth: usize,
+}
+
+type Parsed<T> = Result<T, ParseError>;
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a [u8]) -> Parser<'a> {
+        Parser {
+            text,
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    fn fail<T>(&self, at: usize, message: impl Into<String>) -> Parsed<T> {
+        Err(ParseError {
+            at,
+            message: message.into(),
+        })
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.text.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.text.get(self.at).copied()
+    }
+
+    /// Only white space may follow the value.
+    fn end(&mut self) -> Parsed<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => self.fail(
+                self.at,
+                format!("unexpected {} after the JSON value", self.describe(self.at)),
+            ),
+        }
+    }
+
+    /// What is at `at`, for messages.
+    fn describe(&self, at: usize) -> String {
+        let rest = &self.text[at.min(self.text.len())..];
+        match rest.first() {
+            None => "the end of the line".into(),
+            Some(b) if b.is_ascii_alphabetic() => {
+                let word: Vec<u8> = rest
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                    .take(20)
+                    .copied()
+                    .collect();
+                format!("'{}'", String::from_utf8_lossy(&word))
+            }
+            Some(b) if b.is_ascii_graphic() => format!("'{}'", char::from(*b)),
+            Some(b) => format!("byte 0x{b:02x}"),
+        }
+    }
+
+    fn enter(&mut self) -> Parsed<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.fail(self.at, format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    fn expect_value(&mut self) -> Parsed<u8> {
+        match self.peek() {
+            Some(b) => Ok(b),
+            None => self.fail(self.at, "expected a value, found the end of the line"),
+        }
+    }
+
+    fn value(&mut self) -> Parsed<Value> {
+        match self.expect_value()? {
+            b'{' => {
+                self.enter()?;
+                self.at += 1;
+                let mut members = Vec::new();
+                if self.peek() != Some(b'}') {
+                    loop {
+                        let key = self.key()?;
+                        let value = self.value()?;
+                        members.push((key.into_owned(), value));
+                        if self.next_member(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                self.at += 1;
+                self.depth -= 1;
+                Ok(Value::Object(Object::from_members(members)))
+            }
+            b'[' => {
+                self.enter()?;
+                self.at += 1;
+                let mut items = Vec::new();
+                if self.peek() != Some(b']') {
+                    loop {
+                        items.push(self.value()?);
+                        if self.next_member(b']')? {
+                            break;
+                        }
+                    }
+                }
+                self.at += 1;
+                self.depth -= 1;
+                Ok(Value::Array(items))
+            }
+            b'"' => Ok(Value::String(self.string()?.into_owned())),
+            b'-' | b'0'..=b'9' => {
+                let (start, end) = self.number_span()?;
+                // The span is ASCII digits and signs: always UTF-8.
+                let text = std::str::from_utf8(&self.text[start..end]).unwrap_or("0");
+                match Number::from_json_text(text) {
+                    Ok(n) => Ok(Value::Number(n)),
+                    Err(_) => self.out_of_range(start),
+                }
+            }
+            _ => self.literal(),
+        }
+    }
+
+    fn out_of_range<T>(&self, at: usize) -> Parsed<T> {
+        self.fail(at, "number out of range (beyond ±1.8e308)")
+    }
+
+    /// A key and its colon.
+    fn key(&mut self) -> Parsed<Cow<'a, str>> {
+        match self.peek() {
+            Some(b'"') => {}
+            Some(b'}') => return self.fail(self.at, "trailing comma"),
+            _ => {
+                return self.fail(
+                    self.at,
+                    format!("expected a string key, found {}", self.describe(self.at)),
+                );
+            }
+        }
+        let key = self.string()?;
+        match self.peek() {
+            Some(b':') => {
+                self.at += 1;
+                Ok(key)
+            }
+            _ => self.fail(
+                self.at,
+                format!(
+                    "expected ':' after the key, found {}",
+                    self.describe(self.at)
+                ),
+            ),
+        }
+    }
+
+    /// After a member of an array or object: a comma and another member
+    /// (false), or the closing byte (true, not consumed).
+    fn next_member(&mut self, close: u8) -> Parsed<bool> {
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                if close == b']' && self.peek() == Some(b']') {
+                    return self.fail(self.at, "trailing comma");
+                }
+                Ok(false)
+            }
+            Some(b) if b == close => Ok(true),
+            _ => {
+                let what = if close == b'}' { "object" } else { "array" };
+                self.fail(
+                    self.at,
+                    format!(
+                        "expected ',' or '{}' in the {what}, found {}",
+                        char::from(close),
+                        self.describe(self.at)
+                    ),
+                )
+            }
+        }
+    }
+
+    fn literal(&mut self) -> Parsed<Value> {
+        let rest = &self.text[self.at..];
+        let (value, len) = if rest.starts_with(b"true") {
+            (Value::Bool(true), 4)
+        } else if rest.starts_with(b"false") {
+            (Value::Bool(false), 5)
+        } else if rest.starts_with(b"null") {
+            (Value::Null, 4)
+        } else {
+            let hint = if rest.first() == Some(&b'\'') {
+                " (strings take double quotes)"
+            } else {
+                ""
+            };
+            return self.fail(
+                self.at,
+                format!("expected a value, found {}{hint}", self.describe(self.at)),
+            );
+        };
+        // `nullx` is not `null` followed by junk but one bad word.
+        if rest.get(len).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return self.fail(
+                self.at,
+                format!("expected a value, found {}", self.describe(self.at)),
+            );
+        }
+        self.at += len;
+        Ok(value)
+    }
+
+    /// The span of the number at the cursor, checked for syntax.
+    fn number_span(&mut self) -> Parsed<(usize, usize)> {
+        let start = self.at;
+        let rest = &self.text[start..];
+        match json_number_len(rest) {
+            Some(len) => {
+                // `01` is not a number followed by `1`: say what it is.
+                let digits = &rest[usize::from(rest[0] == b'-')..];
+                if digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit() {
+                    return self.fail(start, "invalid number: leading zero");
+                }
+                self.at = start + len;
+                Ok((start, start + len))
+            }
+            None => self.fail(start, "invalid number"),
+        }
+    }
+
+    /// A string at the cursor (which is at its `"`): borrowed when it has
+    /// no escapes.
+    fn string(&mut self) -> Parsed<Cow<'a, str>> {
+        let open = self.at;
+        self.at += 1;
+        let start = self.at;
+        let mut owned: Option<Vec<u8>> = None;
+        let mut plain_from = start;
+        loop {
+            let run = self.text[self.at..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            let Some(run) = run else {
+                return self.fail(open, "unterminated string");
+            };
+            self.at += run;
+            match self.text[self.at] {
+                b'"' => {
+                    let tail = &self.text[plain_from..self.at];
+                    self.check_utf8(plain_from, tail)?;
+                    self.at += 1;
+                    return Ok(match owned {
+                        None => Cow::Borrowed(std::str::from_utf8(tail).unwrap_or_default()),
+                        Some(mut bytes) => {
+                            bytes.extend_from_slice(tail);
+                            Cow::Owned(String::from_utf8(bytes).unwrap_or_default())
+                        }
+                    });
+                }
+                b'\\' => {
+                    let bytes = owned.get_or_insert_with(Vec::new);
+                    let plain = &self.text[plain_from..self.at];
+                    // Checked piece by piece, so the error names the byte.
+                    if let Err(e) = std::str::from_utf8(plain) {
+                        return self
+                            .fail(plain_from + e.valid_up_to(), "invalid UTF-8 in a string");
+                    }
+                    bytes.extend_from_slice(plain);
+                    let ch = self.escape()?;
+                    let mut buf = [0u8; 4];
+                    bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    plain_from = self.at;
+                }
+                control => {
+                    return self.fail(
+                        self.at,
+                        format!(
+                            "control character U+{control:04X} in a string (write it as an escape such as \\n)"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_utf8(&self, from: usize, bytes: &[u8]) -> Parsed<()> {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => Ok(()),
+            Err(e) => self.fail(from + e.valid_up_to(), "invalid UTF-8 in a string"),
+        }
+    }
+
+    /// An escape at the cursor (at its backslash); the cursor moves past it.
+    fn escape(&mut self) -> Parsed<char> {
+        let at = self.at;
+        let ch = match self.text.get(at + 1) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let first = self.hex4(at)?;
+                self.at = at + 6;
+                let code = if (0xd800..0xdc00).contains(&first) {
+                    // A high surrogate needs a low one right after it.
+                    let low = if self.text[self.at..].starts_with(b"\\u") {
+                        Some(self.hex4(self.at)?)
+                    } else {
+                        None
+                    };
+                    match low {
+                        Some(low @ 0xdc00..0xe000) => {
+                            self.at += 6;
+                            0x10000 + ((first - 0xd800) << 10) + (low - 0xdc00)
+                        }
+                        _ => {
+                            return self
+                                .fail(at, format!("lone surrogate \\u{first:04x} in a string"));
+                        }
+                    }
+                } else if (0xdc00..0xe000).contains(&first) {
+                    return self.fail(at, format!("lone surrogate \\u{first:04x} in a string"));
+                } else {
+                    first
+                };
+                return char::from_u32(code)
+                    .map_or_else(|| self.fail(at, "invalid \\u escape"), Ok);
+            }
+            Some(_) => {
+                let shown = self.describe(at + 1);
+                return self.fail(at, format!("invalid escape: a backslash before {shown}"));
+            }
+            None => return self.fail(at, "unterminated string"),
+        };
+        self.at = at + 2;
+        Ok(ch)
+    }
+
+    /// The four hex digits of `\uXXXX` starting at `at` (the backslash).
+    fn hex4(&self, at: usize) -> Parsed<u32> {
+        let digits = self.text.get(at + 2..at + 6);
+        let value = digits
+            .filter(|d| d.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u32::from_str_radix(d, 16).ok());
+        match value {
+            Some(v) => Ok(v),
+            None => self.fail(at, "invalid \\u escape (four hex digits must follow \\u)"),
+        }
+    }
+
+    /// Check the value at the cursor without building it.
+    fn skip(&mut self) -> Parsed<()> {
+        match self.expect_value()? {
+            b'{' => {
+                self.enter()?;
+                self.at += 1;
+                if self.peek() != Some(b'}') {
+                    loop {
+                        self.key()?;
+                        self.skip()?;
+                        if self.next_member(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                self.at += 1;
+                self.depth -= 1;
+            }
+            b'[' => {
+                self.enter()?;
+                self.at += 1;
+                if self.peek() != Some(b']') {
+                    loop {
+                        self.skip()?;
+                        if self.next_member(b']')? {
+                            break;
+                        }
+                    }
+                }
+                self.at += 1;
+                self.depth -= 1;
+            }
+            b'"' => {
+                self.string()?;
+            }
+            b'-' | b'0'..=b'9' => {
+                let (start, end) = self.number_span()?;
+                if !surely_in_range(&self.text[start..end]) {
+                    let text = std::str::from_utf8(&self.text[start..end]).unwrap_or("0");
+                    if Number::from_json_text(text).is_err() {
+                        return self.out_of_range(start);
+                    }
+                }
+            }
+            _ => {
+                self.literal()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The value at `steps` from the value at the cursor, checking the rest.
+    fn find(&mut self, steps: &[Step]) -> Parsed<Option<Value>> {
+        let Some((step, rest)) = steps.split_first() else {
+            return self.value().map(Some);
+        };
+        let mut found = None;
+        match (self.expect_value()?, step) {
+            (b'{', Step::Key(wanted)) => {
+                self.enter()?;
+                self.at += 1;
+                if self.peek() != Some(b'}') {
+                    loop {
+                        let key = self.key()?;
+                        if key == wanted.as_str() {
+                            // Of duplicate keys the last one wins, as in
+                            // a full parse.
+                            found = self.find(rest)?;
+                        } else {
+                            self.skip()?;
+                        }
+                        if self.next_member(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                self.at += 1;
+                self.depth -= 1;
+            }
+            (b'[', Step::Index(wanted)) => {
+                self.enter()?;
+                self.at += 1;
+                // Counting from the end needs the length: note where each
+                // element starts, and come back for the one wanted.
+                let mut starts = Vec::new();
+                let mut index = 0i64;
+                if self.peek() != Some(b']') {
+                    loop {
+                        self.skip_ws();
+                        if *wanted < 0 {
+                            starts.push(self.at);
+                            self.skip()?;
+                        } else if index == *wanted {
+                            found = self.find(rest)?;
+                        } else {
+                            self.skip()?;
+                        }
+                        index += 1;
+                        if self.next_member(b']')? {
+                            break;
+                        }
+                    }
+                }
+                if *wanted < 0 {
+                    let chosen = usize::try_from(starts.len() as i64 + wanted).ok();
+                    if let Some(&start) = chosen.and_then(|i| starts.get(i)) {
+                        let resume = self.at;
+                        self.at = start;
+                        found = self.find(rest)?;
+                        self.at = resume;
+                    }
+                }
+                self.at += 1;
+                self.depth -= 1;
+            }
+            // A scalar, or a container of the other kind: no such member.
+            _ => self.skip()?,
+        }
+        Ok(found)
+    }
+}
+
+/// Whether a number in JSON syntax is surely within the range of doubles
+/// without parsing it: an integer (any size is fine) or a float whose
+/// decimal exponent is far from the limits.
+fn surely_in_range(text: &[u8]) -> bool {
+    let mantissa_end = text
+        .iter()
+        .position(|b| matches!(b, b'e' | b'E'))
+        .unwrap_or(text.len());
+    let integer_digits = text[..mantissa_end]
+        .iter()
+        .take_while(|b| **b != b'.')
+        .filter(|b| b.is_ascii_digit())
+        .count() as i64;
+    let exponent = if mantissa_end == text.len() {
+        0
+    } else {
+        match std::str::from_utf8(&text[mantissa_end + 1..])
+            .ok()
+            .and_then(|e| e.parse::<i64>().ok())
+        {
+            Some(e) if e.abs() < 100_000 => e,
+            _ => return false,
+        }
+    };
+    integer_digits + exponent <= 300
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn err(text: &str) -> (usize, String) {
+        let e = parse(text.as_bytes()).unwrap_err();
+        (e.at + 1, e.message)
+    }
+
+    fn path(steps: &[&str]) -> Vec<Step> {
+        steps
+            .iter()
+            .map(|s| match s.parse::<i64>() {
+                Ok(i) => Step::Index(i),
+                Err(_) => Step::Key((*s).to_owned()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn values_parse() {
+        let v = parse(
+            br#" {"a": [1, -2.5e3, "x\u00e9\n", true, false, null, {}], "b": "\ud83d\ude00"} "#,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(v.to_canonical()).unwrap(),
+            "{\"a\":[1,-2500.0,\"xé\\n\",true,false,null,{}],\"b\":\"😀\"}"
+        );
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        assert_eq!(err(r#"{"a": 3,}"#), (9, "trailing comma".into()));
+        assert_eq!(err("[1,]"), (4, "trailing comma".into()));
+        assert_eq!(
+            err("not json at all"),
+            (1, "expected a value, found 'not'".into())
+        );
+        assert_eq!(
+            err(r#"{"a" 1}"#),
+            (6, "expected ':' after the key, found '1'".into())
+        );
+        assert_eq!(
+            err(r#"{"a": 1"#),
+            (
+                8,
+                "expected ',' or '}' in the object, found the end of the line".into()
+            )
+        );
+        assert_eq!(
+            err(r#"{a: 1}"#),
+            (2, "expected a string key, found 'a'".into())
+        );
+        assert_eq!(
+            err("[1 2]"),
+            (4, "expected ',' or ']' in the array, found '2'".into())
+        );
+        assert_eq!(err("\"abc"), (1, "unterminated string".into()));
+        assert_eq!(
+            err("\"a\tb\""),
+            (
+                3,
+                "control character U+0009 in a string (write it as an escape such as \\n)".into()
+            )
+        );
+        assert_eq!(
+            err(r#""\x""#),
+            (2, "invalid escape: a backslash before 'x'".into())
+        );
+        assert_eq!(
+            err(r#""\ud800""#),
+            (2, "lone surrogate \\ud800 in a string".into())
+        );
+        assert_eq!(err("01"), (1, "invalid number: leading zero".into()));
+        assert_eq!(err("1."), (1, "invalid number".into()));
+        assert_eq!(err("-"), (1, "invalid number".into()));
+        assert_eq!(
+            err("1e400"),
+            (1, "number out of range (beyond ±1.8e308)".into())
+        );
+        assert_eq!(err("nul"), (1, "expected a value, found 'nul'".into()));
+        assert_eq!(err("nullx"), (1, "expected a value, found 'nullx'".into()));
+        assert_eq!(
+            err("'a'"),
+            (
+                1,
+                "expected a value, found ''' (strings take double quotes)".into()
+            )
+        );
+        assert_eq!(
+            err("1 2"),
+            (3, "unexpected '2' after the JSON value".into())
+        );
+        assert_eq!(
+            err(""),
+            (1, "expected a value, found the end of the line".into())
+        );
+        assert_eq!(err("\u{feff}1").1, "expected a value, found byte 0xef");
+        let e = parse(b"\"a\xffb\"").unwrap_err();
+        assert_eq!((e.at, e.message.as_str()), (2, "invalid UTF-8 in a string"));
+    }
+
+    #[test]
+    fn nesting_has_one_limit_for_every_way_of_reading() {
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert!(parse(ok.as_bytes()).is_ok());
+        let full = parse(deep.as_bytes()).unwrap_err();
+        let lazy = pluck(deep.as_bytes(), &path(&["0"])).unwrap_err();
+        let skipped = pluck(
+            format!("{{\"a\":1,\"b\":{deep}}}").as_bytes(),
+            &path(&["a"]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            full.message,
+            format!("nested deeper than {MAX_DEPTH} levels")
+        );
+        assert_eq!(lazy, full);
+        assert_eq!(skipped.message, full.message);
+    }
+
+    #[test]
+    fn a_number_out_of_range_fails_every_way() {
+        let line = br#"{"a": 1e400, "b": 1}"#;
+        assert!(parse(line).is_err());
+        assert!(pluck(line, &path(&["b"])).is_err());
+        assert!(pluck(line, &path(&["a"])).is_err());
+        assert!(pluck(br#"{"a": 1e-400, "b": 1}"#, &path(&["b"])).is_ok());
+        assert!(pluck(br#"{"a": 0e99999999999999999999, "b": 1}"#, &path(&["b"])).is_ok());
+        assert!(pluck(br#"{"a": 1e99999999999999999999, "b": 1}"#, &path(&["b"])).is_err());
+        let over = format!("{{\"a\": 2{}.0, \"b\": 1}}", "0".repeat(308));
+        assert!(pluck(over.as_bytes(), &path(&["b"])).is_err());
+        let under = format!("{{\"a\": 1{}.0, \"b\": 1}}", "0".repeat(307));
+        assert!(pluck(under.as_bytes(), &path(&["b"])).is_ok());
+    }
+
+    #[test]
+    fn pluck_agrees_with_a_full_parse() {
+        let records = [
+            r#"{"a": {"b": [10, 20, {"c": "x"}]}, "z": "\u00e9\n"}"#,
+            r#"{"a": 1, "a": {"b": [1]}}"#,
+            r#"{"a": {"b": [1]}, "a": 2}"#,
+            r#"[{"a": {"b": [5, 6]}}]"#,
+            r#"{"a": {"b": "scalar"}}"#,
+            r#""just a string""#,
+            r#"{"a\u0062": 1, "ab": 2}"#,
+            "null",
+            r#"{"a": {"b": []}}"#,
+        ];
+        let paths: [&[&str]; 10] = [
+            &[],
+            &["a"],
+            &["a", "b"],
+            &["a", "b", "1"],
+            &["a", "b", "-1"],
+            &["a", "b", "2", "c"],
+            &["0", "a", "b", "1"],
+            &["ab"],
+            &["z"],
+            &["a", "b", "-9"],
+        ];
+        for steps in paths {
+            let steps = path(steps);
+            for record in records {
+                let full = parse(record.as_bytes()).unwrap();
+                let expected = lookup(&full, &steps);
+                assert_eq!(
+                    pluck(record.as_bytes(), &steps).unwrap().as_ref(),
+                    expected,
+                    "{steps:?} in {record}"
+                );
+            }
+        }
+    }
+
+    fn lookup<'v>(value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
+        let mut current = value;
+        for step in steps {
+            current = match (step, current) {
+                (Step::Key(k), Value::Object(o)) => o.get(k)?,
+                (Step::Index(i), Value::Array(items)) => {
+                    let i = if *i < 0 { items.len() as i64 + i } else { *i };
+                    items.get(usize::try_from(i).ok()?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(current)
+    }
+
+    proptest! {
+        /// serde_json is the reference for which lines are JSON: the two
+        /// parsers agree on every line (up to numbers serde_json reads
+        /// differently: big integers and the range of floats).
+        #[test]
+        fn accepts_exactly_what_serde_json_accepts(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just("{"), Just("}"), Just("["), Just("]"), Just(","), Just(":"), Just(" "),
+                Just("\"a\""), Just("\"\\u00e9\""), Just("\"\\ud83d\\ude00\""), Just("\"\\q\""),
+                Just("1"), Just("-0.5e3"), Just("01"), Just("true"), Just("nul"), Just("null"),
+                Just("\"\t\""), Just("1."), Just("-"),
+            ], 0..14),
+        ) {
+            let text = pieces.concat();
+            let ours = parse(text.as_bytes());
+            let theirs = serde_json::from_str::<serde_json::Value>(&text);
+            prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{}: {:?}", text, ours);
+        }
+
+        #[test]
+        fn canonical_text_parses_back_to_the_same_value(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just("{\"k\":"), Just("}"), Just("["), Just("]"), Just(","),
+                Just("\"a\\\"b\\\\\""), Just("123456789012345678901234567890"), Just("-0.1"),
+                Just("1e-320"), Just("true"), Just("null"), Just("\"\\u0001\""),
+            ], 0..14),
+        ) {
+            let text = pieces.concat();
+            if let Ok(value) = parse(text.as_bytes()) {
+                let canonical = value.to_canonical();
+                prop_assert_eq!(parse(&canonical).unwrap(), value);
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The plan of a run: its inputs (what each is, its size, its compression),
+//! the byte windows each regular file is cut into, the thread count. The
+//! engine runs exactly these windows, `--byte-range` selects from them,
+//! and `--explain` prints them.
+
+use crate::engine::Input;
+use crate::error::Error;
+use crate::input::{Decompress, Shape, Source, inspect};
+
+/// `--byte-range START:END`: the records whose first byte is in
+/// `[start, end)`; no end means to the end of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+/// Parse `START:END` or `START:`.
+///
+/// # Errors
+/// Anything else, with what was expected.
+pub fn parse_byte_range(text: &str) -> Result<ByteRange, String> {
+    let usage = || {
+        format!("'{text}' is not a byte range; write START:END or START: (bytes, e.g. 0:1048576)")
+    };
+    let (start, end) = text.split_once(':').ok_or_else(usage)?;
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| usage());
+    let start = number(start)?;
+    let end = if end.trim().is_empty() {
+        None
+    } else {
+        Some(number(end)?)
+    };
+    if end.is_some_and(|end| end < start) {
+        return Err(format!("'{text}': the range ends before it starts"));
+    }
+    Ok(ByteRange { start, end })
+}
+
+/// The windows `[k*B, (k+1)*B)` of a file of `size` bytes, cut to
+/// `range`: each window of the file that overlaps the range, clipped to
+/// it. The last one ends at the end of the range (or of the file).
+pub fn windows(size: u64, block_size: u64, range: Option<ByteRange>) -> Vec<(u64, u64)> {
+    let block_size = block_size.max(1);
+    let (from, to) = match range {
+        Some(range) => (range.start.min(size), range.end.unwrap_or(size).min(size)),
+        None => (0, size),
+    };
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = (start / block_size)
+            .saturating_add(1)
+            .saturating_mul(block_size)
+            .min(to);
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+/// Check every source and plan how it is read.
+///
+/// # Errors
+/// A source that cannot be read; a `--byte-range` on anything but one
+/// regular, uncompressed file.
+pub fn inputs(
+    sources: Vec<Source>,
+    decompress: Decompress,
+    block_size: u64,
+    range: Option<ByteRange>,
+) -> Result<Vec<Input>, Error> {
+    let mut inputs = Vec::with_capacity(sources.len());
+    for source in sources {
+        let shape = inspect(&source, decompress)?;
+        inputs.push(Input {
+            source,
+            shape,
+            windows: Vec::new(),
+            range_start: 0,
+        });
+    }
+    if range.is_some() {
+        let why = match inputs.as_slice() {
+            [one] => match (&one.source, &one.shape) {
+                (_, Shape::Regular { .. }) => None,
+                (Source::Stdin, _) => {
+                    Some("standard input has no byte offsets to seek to".to_owned())
+                }
+                (
+                    _,
+                    Shape::Stream {
+                        compression: Some(c),
+                        ..
+                    },
+                ) => Some(format!(
+                    "{} is {} compressed, and a compressed file cannot be entered at a byte offset (decompress it first, or give the whole file)",
+                    one.source.name(),
+                    c.name()
+                )),
+                _ => Some(format!(
+                    "{} is not a regular file, so it cannot be read from an offset",
+                    one.source.name()
+                )),
+            },
+            _ => Some("it needs exactly one input file".to_owned()),
+        };
+        if let Some(why) = why {
+            return Err(Error::Usage(format!("--byte-range: {why}")));
+        }
+    }
+    for input in &mut inputs {
+        if let Shape::Regular { size } = input.shape {
+            input.windows = windows(size, block_size, range);
+            input.range_start = range.map_or(0, |r| r.start.min(size));
+        }
+    }
+    Ok(inputs)
+}
+
+/// How many threads are worth starting: no more than asked, nor than
+/// there are windows when every input is a regular file.
+pub fn threads(requested: usize, inputs: &[Input]) -> usize {
+    if inputs
+        .iter()
+        .all(|i| matches!(i.shape, Shape::Regular { .. }))
+    {
+        let windows: usize = inputs.iter().map(|i| i.windows.len()).sum();
+        requested.min(windows).max(1)
+    } else {
+        requested.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_parse() {
+        assert_eq!(
+            parse_byte_range("0:10"),
+            Ok(ByteRange {
+                start: 0,
+                end: Some(10)
+            })
+        );
+        assert_eq!(
+            parse_byte_range("5:"),
+            Ok(ByteRange {
+                start: 5,
+                end: None
+            })
+        );
+        assert_eq!(
+            parse_byte_range("7:7"),
+            Ok(ByteRange {
+                start: 7,
+                end: Some(7)
+            })
+        );
+        assert!(parse_byte_range("10").is_err());
+        assert!(parse_byte_range("a:b").is_err());
+        assert!(parse_byte_range("-1:3").is_err());
+        assert_eq!(
+            parse_byte_range("9:3"),
+            Err("'9:3': the range ends before it starts".to_owned())
+        );
+    }
+
+    #[test]
+    fn windows_tile_the_range() {
+        assert_eq!(windows(10, 4, None), [(0, 4), (4, 8), (8, 10)]);
+        assert_eq!(windows(0, 4, None), []);
+        let range = Some(ByteRange {
+            start: 3,
+            end: Some(9),
+        });
+        assert_eq!(windows(10, 4, range), [(3, 4), (4, 8), (8, 9)]);
+        let past = Some(ByteRange {
+            start: 30,
+            end: None,
+        });
+        assert_eq!(windows(10, 4, past), []);
+        let empty = Some(ByteRange {
+            start: 5,
+            end: Some(5),
+        });
+        assert_eq!(windows(10, 4, empty), []);
+    }
+}
