@@ -89,11 +89,42 @@ pub struct EngineOptions {
 pub struct Input {
     pub source: Source,
     pub shape: Shape,
-    /// For a regular file: the windows `[start, end)`, in order, tiling the
-    /// part of the file that is read.
-    pub windows: Vec<(u64, u64)>,
+    /// For a regular file: the bytes `[start, end)` whose records are read,
+    /// cut into the windows of [`Input::window`].
+    pub span: (u64, u64),
     /// Where the part read starts (`--byte-range`), for line numbers.
     pub range_start: u64,
+}
+
+impl Input {
+    /// How many windows the span has with blocks of `block_size`.
+    pub fn window_count(&self, block_size: u64) -> u64 {
+        let (start, end) = self.span;
+        if start >= end || !matches!(self.shape, Shape::Regular { .. }) {
+            return 0;
+        }
+        let block_size = block_size.max(1);
+        (end - 1) / block_size - start / block_size + 1
+    }
+
+    /// Window `k`: `[k'*B, (k'+1)*B)` clipped to the span, where `k'`
+    /// counts from the window holding the span's start. Computed, not
+    /// stored, so a tiny block size costs no memory.
+    pub fn window(&self, k: u64, block_size: u64) -> Option<(u64, u64)> {
+        if k >= self.window_count(block_size) {
+            return None;
+        }
+        let block_size = block_size.max(1);
+        let (start, end) = self.span;
+        let first = start / block_size;
+        let from = if k == 0 {
+            start
+        } else {
+            (first + k) * block_size
+        };
+        let to = (first + k + 1).saturating_mul(block_size).min(end);
+        Some((from, to))
+    }
 }
 
 /// What the engine measured while running.
@@ -307,6 +338,7 @@ struct Cursor {
 /// Hands out work in input order.
 struct Scheduler<'a> {
     inputs: &'a [Input],
+    block_size: u64,
     cursor: Mutex<Cursor>,
     streams: Vec<Option<Receiver<StreamMsg>>>,
 }
@@ -323,7 +355,7 @@ impl Scheduler<'_> {
             }
             match &self.streams[input_index] {
                 None => {
-                    let Some(&(start, end)) = input.windows.get(cursor.index as usize) else {
+                    let Some((start, end)) = input.window(cursor.index, self.block_size) else {
                         cursor.input += 1;
                         cursor.index = 0;
                         continue;
@@ -438,6 +470,7 @@ impl Engine {
         }
         let scheduler = Scheduler {
             inputs,
+            block_size: self.options.block_size,
             cursor: Mutex::new(Cursor {
                 input: 0,
                 index: 0,

@@ -67,7 +67,6 @@ pub fn windows(size: u64, block_size: u64, range: Option<ByteRange>) -> Vec<(u64
 pub fn inputs(
     sources: Vec<Source>,
     decompress: Decompress,
-    block_size: u64,
     range: Option<ByteRange>,
 ) -> Result<Vec<Input>, Error> {
     let mut inputs = Vec::with_capacity(sources.len());
@@ -76,7 +75,7 @@ pub fn inputs(
         inputs.push(Input {
             source,
             shape,
-            windows: Vec::new(),
+            span: (0, 0),
             range_start: 0,
         });
     }
@@ -111,8 +110,11 @@ pub fn inputs(
     }
     for input in &mut inputs {
         if let Shape::Regular { size } = input.shape {
-            input.windows = windows(size, block_size, range);
-            input.range_start = range.map_or(0, |r| r.start.min(size));
+            input.span = match range {
+                Some(range) => (range.start.min(size), range.end.unwrap_or(size).min(size)),
+                None => (0, size),
+            };
+            input.range_start = input.span.0;
         }
     }
     Ok(inputs)
@@ -120,13 +122,15 @@ pub fn inputs(
 
 /// How many threads are worth starting: no more than asked, nor than
 /// there are windows when every input is a regular file.
-pub fn threads(requested: usize, inputs: &[Input]) -> usize {
+pub fn threads(requested: usize, inputs: &[Input], block_size: u64) -> usize {
     if inputs
         .iter()
         .all(|i| matches!(i.shape, Shape::Regular { .. }))
     {
-        let windows: usize = inputs.iter().map(|i| i.windows.len()).sum();
-        requested.min(windows).max(1)
+        let windows: u64 = inputs.iter().map(|i| i.window_count(block_size)).sum();
+        requested
+            .min(usize::try_from(windows).unwrap_or(usize::MAX))
+            .max(1)
     } else {
         requested.max(1)
     }
@@ -166,6 +170,73 @@ mod tests {
             parse_byte_range("9:3"),
             Err("'9:3': the range ends before it starts".to_owned())
         );
+    }
+
+    #[test]
+    fn computed_windows_are_the_listed_ones() {
+        for (size, block_size, range) in [
+            (10, 4, None),
+            (0, 4, None),
+            (
+                10,
+                4,
+                Some(ByteRange {
+                    start: 3,
+                    end: Some(9),
+                }),
+            ),
+            (
+                10,
+                4,
+                Some(ByteRange {
+                    start: 30,
+                    end: None,
+                }),
+            ),
+            (
+                10,
+                4,
+                Some(ByteRange {
+                    start: 5,
+                    end: Some(5),
+                }),
+            ),
+            (
+                10,
+                4,
+                Some(ByteRange {
+                    start: 4,
+                    end: Some(8),
+                }),
+            ),
+            (
+                1000,
+                1,
+                Some(ByteRange {
+                    start: 17,
+                    end: Some(23),
+                }),
+            ),
+        ] {
+            let (start, end) = match range {
+                Some(r) => (r.start.min(size), r.end.unwrap_or(size).min(size)),
+                None => (0, size),
+            };
+            let input = Input {
+                source: Source::Stdin,
+                shape: Shape::Regular { size },
+                span: (start, end),
+                range_start: start,
+            };
+            let computed: Vec<_> = (0..input.window_count(block_size))
+                .map(|k| input.window(k, block_size).unwrap())
+                .collect();
+            assert_eq!(
+                computed,
+                windows(size, block_size, range),
+                "{size} {block_size} {range:?}"
+            );
+        }
     }
 
     #[test]

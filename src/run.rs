@@ -219,7 +219,6 @@ impl Job<'_> {
         let inputs = plan::inputs(
             sources,
             self.input.decompress.to_input(),
-            self.input.blocksize,
             self.input.byte_range,
         )?;
         let delimiter = if self.input.null { 0 } else { b'\n' };
@@ -244,7 +243,7 @@ impl Job<'_> {
             None => None,
         };
         let engine = Engine::new(EngineOptions {
-            threads: plan::threads(self.exec.threads(), &inputs),
+            threads: plan::threads(self.exec.threads(), &inputs, self.input.blocksize),
             block_size: self.input.blocksize,
             delimiter,
             count_records: self.exec.stats,
@@ -418,9 +417,7 @@ pub fn known_total(inputs: &[Input]) -> Option<u64> {
     inputs
         .iter()
         .map(|i| match &i.shape {
-            input::Shape::Regular { .. } => {
-                Some(i.windows.last().map_or(0, |w| w.1) - i.range_start)
-            }
+            input::Shape::Regular { .. } => Some(i.span.1 - i.span.0),
             input::Shape::Stream { .. } => None,
         })
         .sum()

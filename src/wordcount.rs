@@ -100,13 +100,12 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
     let inputs = plan::inputs(
         sources,
         args.input.decompress.to_input(),
-        args.input.blocksize,
         args.input.byte_range,
     )?;
     let destination = Destination::open(args.output.output.as_deref())?;
 
     let engine = Engine::new(EngineOptions {
-        threads: plan::threads(args.exec.threads(), &inputs),
+        threads: plan::threads(args.exec.threads(), &inputs, args.input.blocksize),
         block_size: args.input.blocksize,
         delimiter,
         count_records: args.exec.stats,
@@ -303,7 +302,6 @@ mod tests {
         let inputs = plan::inputs(
             vec![crate::input::Source::File(path)],
             crate::input::Decompress::Never,
-            block_size,
             None,
         )
         .unwrap();

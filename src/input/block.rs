@@ -268,6 +268,10 @@ impl<R: Read> BlockReader<R> {
         self.tail.clear();
 
         let mut searched = last_in_window;
+        // The end of the last whole record read so far, found in the bytes
+        // of each read as it comes (a rescan of the whole buffer after every
+        // short read would be quadratic on a long record).
+        let mut last_end = memchr::memrchr(self.delimiter, &buf[..filled]).map(|i| i + 1);
         let cut = loop {
             if filled > searched {
                 if let Some(at) = memchr::memchr(self.delimiter, &buf[searched..filled]) {
@@ -287,14 +291,17 @@ impl<R: Read> BlockReader<R> {
             match self.reader.read(&mut buf[filled..filled + want]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => {
+                    if let Some(at) = memchr::memrchr(self.delimiter, &buf[filled..filled + n]) {
+                        last_end = Some(filled + at + 1);
+                    }
                     filled += n;
                     // A short read from a live pipe that has nothing more
                     // waiting: hand on the whole records read so far.
                     if n < want
+                        && let Some(last) = last_end
                         && self.probe.as_ref().is_some_and(|p| !p.ready())
-                        && let Some(last) = memchr::memrchr(self.delimiter, &buf[..filled])
                     {
-                        break last + 1;
+                        break last;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
