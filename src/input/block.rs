@@ -113,8 +113,10 @@ fn tail_read(filled: usize) -> usize {
 
 /// The window `[start, end)` of a regular file as a block: the records
 /// starting in it, read with positioned reads (the byte before `start`
-/// tells whether a record starts at `start`). `None` when no record starts
-/// in the window. `buf` is reused storage.
+/// tells whether a record starts at `start`; it is read on its own, so
+/// that the window's read stays aligned as the file's pages are: an
+/// unaligned copy from the page cache cost a tenth of a JSON run). `Err`
+/// with the buffer back when no record starts in the window.
 ///
 /// # Errors
 /// A read error, or a record too large for memory.
@@ -127,8 +129,19 @@ pub fn read_window(
     mut buf: Vec<u8>,
 ) -> io::Result<Result<Block, Vec<u8>>> {
     debug_assert!(start < end);
-    let from = start.saturating_sub(1);
+    let from = start;
     let want = usize::try_from(end - from).map_err(|_| too_large(usize::MAX))?;
+    let record_starts_at_start = start == 0 || {
+        let mut before = [0u8; 1];
+        loop {
+            match file.read_at(&mut before, start - 1) {
+                Ok(0) => break false,
+                Ok(_) => break before[0] == delimiter,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    };
     let mut filled = 0;
     let mut eof = false;
     let read_at =
@@ -149,7 +162,7 @@ pub fn read_window(
         };
     read_at(&mut buf, &mut filled, want.min(MAX_READ.max(1)), &mut eof)?;
     // The first record that starts at or after `start`.
-    let first = if start == 0 {
+    let first = if record_starts_at_start {
         0
     } else {
         // Read the window's first part to find it; a long record that began
