@@ -536,14 +536,24 @@ impl Destination {
         })
     }
 
-    /// The file this destination ends up writing, for telling whether two
-    /// destinations are one file.
-    pub fn target(&self) -> Option<&Path> {
-        match self {
-            Destination::Stdout => None,
-            Destination::Replace { target, .. } => Some(target),
-            Destination::Through { path, .. } => Some(path),
-        }
+    /// Whether two destinations write one file (`x` and `./x`, or two
+    /// links to it), which may not exist yet.
+    pub fn same_file(&self, other: &Destination) -> bool {
+        let target = |d: &Destination| -> Option<PathBuf> {
+            let path = match d {
+                Destination::Stdout => return None,
+                Destination::Replace { target, .. } => target,
+                Destination::Through { path, .. } => path,
+            };
+            // The directory exists (a temporary file was made in it); the
+            // file itself may not.
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+        };
+        matches!((target(self), target(other)), (Some(a), Some(b)) if a == b)
     }
 
     /// A buffered writer to the destination (for a replaced file, to its

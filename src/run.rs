@@ -226,14 +226,7 @@ impl Job<'_> {
         let rejects = match &self.records.rejects {
             Some(path) => {
                 let rejects = Destination::open(Some(path))?;
-                let same = match (destination.target(), rejects.target()) {
-                    (Some(a), Some(b)) => {
-                        a == b
-                            || input::identity(a).is_some_and(|id| input::identity(b) == Some(id))
-                    }
-                    _ => false,
-                };
-                if same {
+                if destination.same_file(&rejects) {
                     return Err(Error::Usage(
                         "-o and --rejects name the same file; give them different files".into(),
                     ));

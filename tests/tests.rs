@@ -3,5 +3,6 @@
 mod behavior;
 mod determinism;
 mod golden;
+mod hostile;
 mod man;
 mod util;

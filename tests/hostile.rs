@@ -1,0 +1,614 @@
+//! The hostile-input table: files and situations a real user meets that a
+//! happy-path test never does. Each case builds its inputs in a fresh
+//! directory, runs rbag there, and asserts the exact output, message and
+//! exit status. Cases that need a shell (closed descriptors, `ulimit`) run
+//! through `sh -c`; none touches anything outside its directory (device
+//! nodes are made with `mknod` inside it).
+
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use flate2::write::GzEncoder;
+
+const RBAG: &str = env!("CARGO_BIN_EXE_rbag");
+
+/// What a case checks in one stream.
+enum Expect {
+    Exactly(&'static [u8]),
+    StartsWith(&'static str),
+    Contains(&'static str),
+}
+
+impl Expect {
+    fn check(&self, got: &[u8]) -> bool {
+        match self {
+            Expect::Exactly(want) => got == *want,
+            Expect::StartsWith(want) => got.starts_with(want.as_bytes()),
+            Expect::Contains(want) => String::from_utf8_lossy(got).contains(want),
+        }
+    }
+
+    fn show(&self) -> String {
+        match self {
+            Expect::Exactly(want) => format!("exactly {:?}", String::from_utf8_lossy(want)),
+            Expect::StartsWith(want) => format!("starting with {want:?}"),
+            Expect::Contains(want) => format!("containing {want:?}"),
+        }
+    }
+}
+
+/// How a case runs.
+enum How {
+    /// rbag with these arguments, this stdin.
+    Args(&'static [&'static str], &'static [u8]),
+    /// A shell command line, `rbag` being the binary (for redirections).
+    Shell(&'static str),
+}
+
+struct Case {
+    name: &'static str,
+    setup: fn(&Path),
+    how: How,
+    code: i32,
+    stdout: Expect,
+    stderr: Expect,
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn mknod(path: &Path, kind: rustix::fs::FileType, dev: u64) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        kind,
+        rustix::fs::Mode::from_raw_mode(0o666),
+        dev,
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "mknod {}: {e} (the table runs as root, as CI does)",
+            path.display()
+        )
+    });
+}
+
+const WORDS: &[u8] = b"the cat and the hat\n";
+
+fn nothing(_: &Path) {}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "empty file",
+            setup: |d| write(d, "in.txt", b""),
+            how: How::Args(&["wordcount", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "no final newline",
+            setup: |d| write(d, "in.txt", b"a b\nb"),
+            how: How::Args(&["wordcount", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"b\t2\na\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "CRLF lines are lines",
+            setup: |d| write(d, "in.txt", b"x\r\ny\r\nx\r\n"),
+            how: How::Args(&["freq", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"x\t2\ny\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a lone CR stays in its record, escaped",
+            setup: |d| write(d, "in.txt", b"a\rb\n"),
+            how: How::Args(&["freq", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"a\\rb\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "NUL bytes are kept",
+            setup: |d| write(d, "in.txt", b"a\0b\na\0b\n"),
+            how: How::Args(&["freq", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"a\0b\t2\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a byte order mark starts no record",
+            setup: |d| write(d, "in.txt", b"\xef\xbb\xbfx\nx\n"),
+            how: How::Args(&["freq", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"x\t2\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a byte order mark before JSON lines",
+            setup: |d| write(d, "in.jsonl", b"\xef\xbb\xbf{\"a\": 1}\n{\"a\": 2}\n"),
+            how: How::Args(&["run", "pluck .a | sum", "in.jsonl"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"3\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "invalid UTF-8 kept in TSV and CSV",
+            setup: |d| write(d, "in.txt", b"caf\xe9\n"),
+            how: How::Shell("rbag wordcount in.txt && rbag wordcount --format csv in.txt"),
+            code: 0,
+            stdout: Expect::Exactly(b"caf\xe9\t1\nkey,count\ncaf\xe9,1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "invalid UTF-8 replaced in JSON output",
+            setup: |d| write(d, "in.txt", b"caf\xe9\n"),
+            how: How::Shell("rbag wordcount --format jsonl in.txt && rbag wordcount --format json in.txt"),
+            code: 0,
+            stdout: Expect::Exactly("{\"key\":\"caf\u{fffd}\",\"count\":1}\n[\n{\"key\":\"caf\u{fffd}\",\"count\":1}\n]\n".as_bytes()),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "strict UTF-8 names the byte",
+            setup: |d| write(d, "in.txt", b"ok\nab\xe9\n"),
+            how: How::Args(&["wordcount", "--strict-utf8", "in.txt"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.txt:2:3: invalid UTF-8 (byte offset 5; drop --strict-utf8 to keep such bytes as they are)\n"),
+        },
+        Case {
+            name: "100 000 tiny files through a quoted glob",
+            setup: |d| {
+                std::fs::create_dir(d.join("many")).unwrap();
+                for i in 0..100_000 {
+                    write(&d.join("many"), &format!("{i:06}.txt"), b"x\n");
+                }
+            },
+            how: How::Args(&["wordcount", "many/*.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"x\t100000\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a 300 MB line within about its own size of memory",
+            setup: |d| {
+                let mut file = std::fs::File::create(d.join("line.txt")).unwrap();
+                let chunk = b"word ".repeat(1 << 20);
+                for _ in 0..60 {
+                    file.write_all(&chunk).unwrap();
+                }
+                file.write_all(b"\n").unwrap();
+            },
+            // Peak resident memory, in KB, as the kernel counted it.
+            how: How::Shell(
+                "python3 -c 'import resource, subprocess, sys; subprocess.run([\"rbag\", \"run\", \"count\", \"line.txt\"], check=True); rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; print(\"within\" if rss < 420_000 else rss)'",
+            ),
+            code: 0,
+            stdout: Expect::Exactly(b"1\nwithin\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a flatten streams its items: 6 M words of one line",
+            setup: |d| {
+                let line = [b"word ".repeat(6 << 20), b"\n".to_vec()].concat();
+                write(d, "line.txt", &line);
+            },
+            // A list of 6 M words would not fit beside the 30 MB line.
+            how: How::Shell("ulimit -v 150000 && rbag run -j1 'words | count' line.txt"),
+            code: 0,
+            stdout: Expect::Exactly(b"6291456\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a record too large for memory is an error, not an abort",
+            setup: nothing,
+            how: How::Shell("ulimit -v 300000 && head -c 500000000 /dev/zero | rbag run count"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::StartsWith("rbag: <stdin>:1:1: a record of more than "),
+        },
+        Case {
+            name: "deep nesting has one limit for every pipeline",
+            setup: |d| {
+                let deep = format!("{{\"a\": 1, \"b\": {}{}}}\n", "[".repeat(300), "]".repeat(300));
+                write(d, "in.jsonl", deep.as_bytes());
+            },
+            how: How::Shell("rbag run count in.jsonl; rbag run 'pluck .a' in.jsonl"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.jsonl:1:270: invalid JSON: nested deeper than 256 levels\nrbag: in.jsonl:1:270: invalid JSON: nested deeper than 256 levels\n"),
+        },
+        Case {
+            name: "duplicate keys: the last one wins",
+            setup: |d| write(d, "in.jsonl", b"{\"a\": 1, \"a\": 2}\n"),
+            how: How::Args(&["run", "pluck .a", "in.jsonl"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"2\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "big integers are distinct keys",
+            setup: |d| write(d, "in.jsonl", b"{\"id\": 123456789012345678901234567890}\n{\"id\": 123456789012345678901234567891}\n{\"id\": 123456789012345678901234567892}\n"),
+            how: How::Args(&["freq", "--field", ".id", "in.jsonl"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"123456789012345678901234567890\t1\n123456789012345678901234567891\t1\n123456789012345678901234567892\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "comparisons of big integers are exact",
+            setup: |d| write(d, "in.jsonl", b"{\"n\": 18446744073709551616}\n{\"n\": 18446744073709551617}\n"),
+            how: How::Args(&["run", "filter .n == 18446744073709551616 | pluck .n", "in.jsonl"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"18446744073709551616\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "integer sums past 2^64 are exact",
+            setup: |d| write(d, "in.jsonl", b"{\"n\": 18446744073709551615}\n{\"n\": 18446744073709551615}\n{\"n\": 1}\n"),
+            how: How::Args(&["run", "pluck .n | sum", "in.jsonl"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"36893488147419103231\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "floats print exactly as they were read",
+            setup: |d| write(d, "in.jsonl", b"{\"x\": 0.12122899456902703}\n{\"x\": 5e-324}\n{\"x\": 1.7976931348623157e308}\n"),
+            how: How::Args(&["run", "pluck .x", "in.jsonl"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"0.12122899456902703\n5e-324\n1.7976931348623157e308\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "1e400 is the same error whatever the pipeline",
+            setup: |d| write(d, "in.jsonl", b"{\"a\": 1e400, \"b\": 1}\n"),
+            how: How::Shell("rbag run count in.jsonl; rbag run 'pluck .b' in.jsonl"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.jsonl:1:7: invalid JSON: number out of range (beyond \xc2\xb11.8e308)\nrbag: in.jsonl:1:7: invalid JSON: number out of range (beyond \xc2\xb11.8e308)\n"),
+        },
+        Case {
+            name: "a closed standard output is an error",
+            setup: |d| write(d, "in.txt", WORDS),
+            how: How::Shell("rbag wordcount in.txt >&-"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: stdout: standard output is closed (>&-?), so the result would be lost\n"),
+        },
+        Case {
+            name: "a closed standard input is an error",
+            setup: nothing,
+            how: How::Shell("rbag run count - <&-"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: <stdin>: standard input is closed (<&-?), so there is nothing to read\n"),
+        },
+        Case {
+            name: "a FIFO named as a file is read once",
+            setup: |d| mknod(&d.join("fifo"), rustix::fs::FileType::Fifo, 0),
+            how: How::Shell("printf 'a b a\\n' > fifo & rbag wordcount fifo"),
+            code: 0,
+            stdout: Expect::Exactly(b"a\t2\nb\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "/dev/stdin and process substitution",
+            setup: nothing,
+            how: How::Shell("printf 'x\\n' | rbag wordcount /dev/stdin; bash -c \"$RBAG wordcount <(printf 'y\\n')\""),
+            code: 0,
+            stdout: Expect::Exactly(b"x\t1\ny\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "-o through a symlink replaces the target and keeps the link",
+            setup: |d| {
+                write(d, "in.txt", WORDS);
+                write(d, "real.tsv", b"old\n");
+                std::os::unix::fs::symlink("real.tsv", d.join("link.tsv")).unwrap();
+            },
+            how: How::Shell("rbag wordcount in.txt -o link.tsv && test -L link.tsv && cat real.tsv"),
+            code: 0,
+            stdout: Expect::Exactly(b"the\t2\nand\t1\ncat\t1\nhat\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "-o writes through a FIFO",
+            setup: |d| {
+                write(d, "in.txt", WORDS);
+                mknod(&d.join("out.fifo"), rustix::fs::FileType::Fifo, 0);
+            },
+            how: How::Shell("cat out.fifo & rbag wordcount in.txt --top 1 -o out.fifo; wait; test -p out.fifo && echo still-a-fifo"),
+            code: 0,
+            stdout: Expect::Exactly(b"the\t2\nstill-a-fifo\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "-o onto a device writes through and leaves the device",
+            setup: |d| {
+                write(d, "in.txt", WORDS);
+                // A null device of our own, never the real /dev/null.
+                mknod(&d.join("null"), rustix::fs::FileType::CharacterDevice, rustix::fs::makedev(1, 3));
+            },
+            how: How::Shell("rbag wordcount in.txt -o null && test -c null && echo still-a-device"),
+            code: 0,
+            stdout: Expect::Exactly(b"still-a-device\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "-o keeps a file's mode",
+            setup: |d| {
+                write(d, "in.txt", WORDS);
+                write(d, "out.tsv", b"old\n");
+                std::fs::set_permissions(d.join("out.tsv"), std::fs::Permissions::from_mode(0o600)).unwrap();
+            },
+            how: How::Shell("rbag wordcount in.txt -o out.tsv && stat -c %a out.tsv"),
+            code: 0,
+            stdout: Expect::Exactly(b"600\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "-o onto a directory is refused",
+            setup: |d| std::fs::create_dir(d.join("dir")).unwrap(),
+            how: How::Args(&["wordcount", "-o", "dir"], b"x\n"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::StartsWith("rbag: dir: is a directory"),
+        },
+        Case {
+            name: "-o and --rejects naming one file is a usage error",
+            setup: |d| write(d, "in.jsonl", b"{}\n"),
+            how: How::Args(&["run", "count", "in.jsonl", "--skip-bad-lines", "-o", "x", "--rejects", "./x"], b""),
+            code: 2,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: -o and --rejects name the same file; give them different files\n"),
+        },
+        Case {
+            name: "--rejects with no bad line leaves an empty file",
+            setup: |d| {
+                write(d, "in.jsonl", b"{}\n");
+                write(d, "rejects.txt", b"stale\n");
+            },
+            how: How::Shell("rbag run count in.jsonl --skip-bad-lines --rejects rejects.txt && wc -c < rejects.txt"),
+            code: 0,
+            stdout: Expect::Exactly(b"1\n0\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a glob matches names that are not UTF-8 and prints them escaped",
+            setup: |d| {
+                std::fs::create_dir(d.join("g")).unwrap();
+                write(&d.join("g"), "a.txt", b"x\n");
+                let odd = std::ffi::OsStr::from_bytes(b"\xff\nb.txt");
+                std::fs::write(d.join("g").join(odd), b"x\n").unwrap();
+                std::fs::write(d.join("g").join(std::ffi::OsStr::from_bytes(b"c\xfe.txt")), b"\xff").unwrap();
+            },
+            how: How::Shell("rbag wordcount 'g/*.txt' && rbag wordcount --strict-utf8 'g/*.txt'"),
+            code: 1,
+            stdout: Expect::Exactly(b"x\t2\n\xff\t1\n"),
+            stderr: Expect::Exactly(b"rbag: g/c\\xfe.txt:1:1: invalid UTF-8 (byte offset 0; drop --strict-utf8 to keep such bytes as they are)\n"),
+        },
+        Case {
+            name: "a glob that starts with a dot matches dotfiles",
+            setup: |d| {
+                write(d, ".hidden.txt", b"h\n");
+                write(d, "seen.txt", b"s\n");
+            },
+            how: How::Shell("rbag wordcount '*.txt' && rbag wordcount '.*.txt'"),
+            code: 0,
+            stdout: Expect::Exactly(b"s\t1\nh\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "stopwords with a BOM and trailing spaces apply",
+            setup: |d| {
+                write(d, "in.txt", WORDS);
+                write(d, "stop.txt", b"\xef\xbb\xbfthe  \r\nand\t\n");
+            },
+            how: How::Args(&["wordcount", "--stopwords", "stop.txt", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"cat\t1\nhat\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "compressed files count as the plain file",
+            setup: |d| {
+                write(d, "in.txt", WORDS);
+                write(d, "in.txt.gz", &gzip(WORDS));
+                write(d, "two.gz", &[gzip(b"x y\n"), gzip(b"x\n")].concat());
+                write(d, "in.zst", &zstd::encode_all(WORDS, 3).unwrap());
+            },
+            how: How::Shell("rbag wordcount in.txt.gz --top 1 && cat in.txt.gz | rbag wordcount --top 1 && rbag wordcount in.zst --top 1 && rbag wordcount two.gz"),
+            code: 0,
+            stdout: Expect::Exactly(b"the\t2\nthe\t2\nthe\t2\nx\t2\ny\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a truncated archive fails with its offset and prints nothing",
+            setup: |d| {
+                let data: Vec<u8> = (0..20_000).flat_map(|i| format!("w{i} ").into_bytes()).collect();
+                let gz = gzip(&data);
+                write(d, "cut.gz", &gz[..gz.len() / 2]);
+            },
+            how: How::Args(&["wordcount", "cut.gz"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::StartsWith("rbag: cut.gz: corrupt or truncated gzip data (at compressed byte "),
+        },
+        Case {
+            name: "--decompress never counts the raw bytes",
+            setup: |d| write(d, "in.txt.gz", &gzip(WORDS)),
+            how: How::Shell("rbag wordcount --decompress never --split whitespace in.txt.gz | grep -c the"),
+            code: 1,
+            stdout: Expect::Exactly(b"0\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "streaming stops at a bad line after the records before it",
+            setup: |d| write(d, "in.jsonl", b"{\"a\": 1}\n{\"a\": 2}\n{\"a\": }\n{\"a\": 4}\n"),
+            how: How::Args(&["run", "pluck .a", "in.jsonl"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b"1\n2\n"),
+            stderr: Expect::Exactly(b"rbag: in.jsonl:3:7: invalid JSON: expected a value, found '}'\n"),
+        },
+        Case {
+            name: "a record with a line break stays one line",
+            setup: |d| write(d, "in.jsonl", b"{\"s\": \"two\\nlines\"}\n"),
+            how: How::Shell("rbag run 'pluck .s' in.jsonl && rbag run 'pluck .s' --format csv in.jsonl"),
+            code: 0,
+            stdout: Expect::Exactly(b"two\\nlines\n\"two\nlines\"\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "topk and max rank by one order of values",
+            setup: |d| write(d, "in.jsonl", b"{\"n\": 100}\n{\"n\": \"99\"}\n"),
+            how: How::Shell("rbag run 'topk 1 by .n | pluck .n' in.jsonl && rbag run 'pluck .n | max' in.jsonl"),
+            code: 0,
+            stdout: Expect::Exactly(b"99\n99\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "messages show null as null",
+            setup: |d| write(d, "in.jsonl", b"{\"n\": null}\n"),
+            how: How::Args(&["run", "pluck .n | sum", "in.jsonl"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.jsonl:1:1: sum: not a number: null\n"),
+        },
+        Case {
+            name: "parse errors name what they found",
+            setup: nothing,
+            how: How::Args(&["run", "--jsonl", "pluck .lang .x"], b""),
+            code: 2,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: pipeline: 1:13: unexpected path .x after 'pluck' (stages are separated by '|')\n"),
+        },
+        Case {
+            name: "many threads on a tiny file",
+            setup: |d| write(d, "in.txt", b"one line\n"),
+            how: How::Args(&["wordcount", "-j", "1000", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"line\t1\none\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "an endless stream stops when its reader does",
+            setup: nothing,
+            how: How::Shell("yes '{\"a\":1}' | rbag run --jsonl 'pluck .a' | head -1"),
+            code: 0,
+            stdout: Expect::Exactly(b"1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "SIGTERM and SIGHUP leave no temporary file",
+            setup: nothing,
+            how: How::Shell(
+                "for sig in TERM HUP; do yes x | rbag wordcount -o out.tsv & sleep 0.3; kill -$sig $!; wait $!; echo $?; done; ls -A",
+            ),
+            code: 0,
+            stdout: Expect::Exactly(b"143\n129\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a missing file",
+            setup: nothing,
+            how: How::Args(&["wordcount", "nope.txt"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: nope.txt: no such file or directory\n"),
+        },
+    ]
+}
+
+fn run(case: &Case, dir: &Path) -> Output {
+    match &case.how {
+        How::Args(args, stdin) => {
+            let mut child = Command::new(RBAG)
+                .args(*args)
+                .current_dir(dir)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut pipe = child.stdin.take().unwrap();
+            let input = stdin.to_vec();
+            let writer = std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            });
+            let output = child.wait_with_output().unwrap();
+            writer.join().unwrap();
+            output
+        }
+        How::Shell(script) => {
+            // `rbag` in the script is the binary under test, from a
+            // directory of its own (the case's directory holds only what
+            // the case made).
+            let bin = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(RBAG, bin.path().join("rbag")).unwrap();
+            let path = format!(
+                "{}:{}",
+                bin.path().display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .current_dir(dir)
+                .env("PATH", path)
+                .env("RBAG", RBAG)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    }
+}
+
+#[test]
+fn the_hostile_input_table() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 30,
+        "the table has only {} cases",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let dir = tempfile::tempdir().unwrap();
+        (case.setup)(dir.path());
+        let output = run(case, dir.path());
+        let code = output.status.code().unwrap_or(-1);
+        if code != case.code
+            || !case.stdout.check(&output.stdout)
+            || !case.stderr.check(&output.stderr)
+        {
+            failures.push(format!(
+                "{}: exit {code} (want {}); stdout {:?} (want {}); stderr {:?} (want {})",
+                case.name,
+                case.code,
+                String::from_utf8_lossy(&output.stdout),
+                case.stdout.show(),
+                String::from_utf8_lossy(&output.stderr),
+                case.stderr.show(),
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
