@@ -2,7 +2,9 @@
 //! golden case that reads input (wordcount, run with and without a
 //! reduction, freq, text and JSON lines) is run again with `-j 1, 2, 8` x
 //! `--blocksize 1, 7, 64KiB, default` x the input as a file and as a pipe,
-//! and must give exactly the golden bytes and exit code.
+//! and must give exactly the golden bytes and exit code. Cases with one
+//! input file run again from that file compressed (gzip, gzip in two
+//! members, zstd, bzip2, xz), as a file and through a pipe.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +16,44 @@ use rbag::cli::{Cli, Command};
 use crate::util::{cases, fixtures, rbag};
 
 const THREADS: [&str; 3] = ["1", "2", "8"];
+const COMPRESSED_THREADS: [&str; 2] = ["1", "8"];
+const COMPRESSED_BLOCK_SIZES: [Option<&str>; 2] = [Some("7"), None];
+
+/// A compression format: its name, its suffix and how to compress.
+type Compressor = (&'static str, &'static str, fn(&[u8]) -> Vec<u8>);
+
+fn compressors() -> [Compressor; 5] {
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+    fn gz_two_members(data: &[u8]) -> Vec<u8> {
+        // Cut anywhere, even inside a record: the members' contents join.
+        let (a, b) = data.split_at(data.len() / 2);
+        [gz(a), gz(b)].concat()
+    }
+    fn zst(data: &[u8]) -> Vec<u8> {
+        zstd::encode_all(data, 1).unwrap()
+    }
+    fn bz2(data: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+    fn xz(data: &[u8]) -> Vec<u8> {
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+    [
+        ("gzip", ".gz", gz),
+        ("gzip-2", ".gz", gz_two_members),
+        ("zstd", ".zst", zst),
+        ("bzip2", ".bz2", bz2),
+        ("xz", ".xz", xz),
+    ]
+}
 const BLOCK_SIZES: [Option<&str>; 4] = [Some("1"), Some("7"), Some("64KiB"), None];
 
 struct Case {
@@ -190,6 +230,91 @@ fn every_case_is_identical_across_threads_block_sizes_and_routes() {
         }
     }
     assert!(runs > 2000, "the matrix ran only {runs} commands");
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} runs differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn compressed_input_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for case in load_cases() {
+        if case.code == 2 || case.args.first().is_none_or(|a| a.starts_with('-')) {
+            continue;
+        }
+        let Some(file) = single_input(&case) else {
+            continue;
+        };
+        let content = std::fs::read(fixtures().join(&file)).unwrap();
+        for (format, suffix, compress) in compressors() {
+            let name = format!("{}{suffix}", file.replace('/', "_"));
+            std::fs::create_dir_all(dir.path().join(format)).unwrap();
+            let path = dir.path().join(format).join(&name);
+            std::fs::write(&path, compress(&content)).unwrap();
+            let shown = path.to_string_lossy().into_owned();
+            for threads in COMPRESSED_THREADS {
+                for block_size in COMPRESSED_BLOCK_SIZES {
+                    let args = with_engine_flags(&case.args, threads, block_size);
+                    let label = format!(
+                        "{format} -j {threads} --blocksize {}",
+                        block_size.unwrap_or("default")
+                    );
+                    let json_name = file.ends_with(".jsonl") || file.ends_with(".ndjson");
+                    // As a file: the name keeps .jsonl before the suffix.
+                    let as_file: Vec<String> = args
+                        .iter()
+                        .map(|a| if *a == file { shown.clone() } else { a.clone() })
+                        .collect();
+                    let stderr = String::from_utf8_lossy(&case.stderr)
+                        .replace(&format!("{file}:"), &format!("{shown}:"))
+                        .into_bytes();
+                    let output = run(&as_file, None);
+                    check(
+                        &case,
+                        &format!("{label}, file"),
+                        &output,
+                        &stderr,
+                        &mut failures,
+                    );
+                    // Through a pipe: found by its magic bytes.
+                    let mut piped: Vec<String> = args
+                        .iter()
+                        .map(|a| {
+                            if *a == file {
+                                "-".to_owned()
+                            } else {
+                                a.clone()
+                            }
+                        })
+                        .collect();
+                    if json_name && !piped.iter().any(|a| a == "--jsonl") {
+                        piped.insert(1, "--jsonl".into());
+                    }
+                    let stderr = String::from_utf8_lossy(&case.stderr)
+                        .replace(&format!("{file}:"), "<stdin>:")
+                        .into_bytes();
+                    let output = run(&piped, Some(&compress(&content)));
+                    check(
+                        &case,
+                        &format!("{label}, pipe"),
+                        &output,
+                        &stderr,
+                        &mut failures,
+                    );
+                    runs += 2;
+                }
+            }
+        }
+    }
+    assert!(
+        runs > 1000,
+        "the compressed matrix ran only {runs} commands"
+    );
     assert!(
         failures.is_empty(),
         "{} of {runs} runs differ:\n{}",
