@@ -5,4 +5,5 @@ mod determinism;
 mod golden;
 mod hostile;
 mod man;
+mod numbers;
 mod util;
