@@ -83,6 +83,8 @@ pub enum Generate {
     ManRun,
     /// man/rbag-freq.1
     ManFreq,
+    /// man/rbag-merge.1
+    ManMerge,
     CompleteBash,
     CompleteZsh,
     CompleteFish,
@@ -111,6 +113,98 @@ pub enum Command {
     /// Count how often each record (or JSON field) occurs
     #[command(long_about = FREQ_LONG_ABOUT, after_help = FREQ_AFTER_HELP)]
     Freq(FreqArgs),
+
+    /// Combine partial results (--partial) into the final output
+    #[command(
+        long_about = MERGE_LONG_ABOUT,
+        after_help = MERGE_AFTER_HELP,
+        after_long_help = PARTIAL_FORMAT_HELP
+    )]
+    Merge(MergeArgs),
+}
+
+const MERGE_LONG_ABOUT: &str = "\
+Combine partial results written with --partial (by wordcount, freq, run, or \
+merge itself) into the output that one run over all their input would \
+print, byte for byte. Plain key<TAB>count tables written by rbag merge too, \
+as frequency tables.
+
+Partials merge in the order given, which is the input order for what \
+depends on it: take, ties of topk, and the records of a pipeline without a \
+reduction come out part after part. Any grouping works: merging merges \
+(with --partial) gives the same result. Refused, with the reason: partials \
+of different jobs, a table cut by --top or --min-count, a malformed or \
+truncated partial, an unknown format version.";
+
+/// The partial format, for `rbag merge --help` and the man page.
+pub const PARTIAL_FORMAT_HELP: &str = "\
+Partial format (--partial), version 1. A partial is lines of bytes:
+
+  rbag-partial<TAB>1<TAB>{JSON header}
+  rows...
+  end<TAB>N
+
+The header names the plan (the command, the canonical pipeline and how
+records are read: only partials of one plan merge), the pipeline, the input
+kind, the record terminator, and whether --top or --min-count cut the rows
+(such a partial is refused). The last line counts the rows, so a partial cut
+short is refused. Fields are separated by TAB; a field escapes \\, TAB, LF and
+CR as \\\\, \\t, \\n, \\r. The rows, in a canonical order:
+
+  frequencies          KIND KEY COUNT per key (KIND: t text, j JSON)
+  distinct             KIND KEY
+  count                count N
+  sum, mean            sum COUNT FLOATS INTS FLOATSUM: the exact integer total,
+                       and floats as an exact integer times 2^-1074
+  var, std             sum ... with the same three for the squares
+  summary              summary ... with min and max
+  min, max             item KIND RECORD (KIND: t text, r JSON line, j JSON)
+  topk, bottomk        RANK KIND RECORD, best first (RANK: JSON, or -)
+  take, no reduction   KIND RECORD, in input order
+  group                group KIND KEY, the group's rows, end-group";
+
+const MERGE_AFTER_HELP: &str = "\
+Examples:
+  rbag wordcount --partial --byte-range 0:500000 big.txt > a.partial
+  rbag wordcount --partial --byte-range 500000: big.txt > b.partial
+  rbag merge a.partial b.partial --top 10      the same as rbag wordcount big.txt --top 10
+  cat *.partial | rbag merge --partial > all.partial";
+
+/// Arguments of `rbag merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Partials or key<TAB>count tables to combine, in input order; '-'
+    /// or none means standard input (which may hold several partials one
+    /// after another).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
+
+    #[command(flatten)]
+    pub output: OutputOptions,
+
+    #[command(flatten)]
+    pub exec: MergeExec,
+}
+
+/// How a merge runs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Execution")]
+pub struct MergeExec {
+    /// Threads for sorting the result [default: number of cores].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+}
+
+impl MergeExec {
+    pub fn threads(&self) -> usize {
+        self.threads.map_or_else(default_threads, usize::from)
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(64)
 }
 
 const RUN_LONG_ABOUT: &str = "\
@@ -404,11 +498,11 @@ impl DecompressMode {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputOptions {
-    /// Output format of count tables. Records (a pipeline without a
+    /// Output format [default: tsv]. Records (a pipeline without a
     /// reduction, distinct, topk, take) print as text with tsv and csv, and
     /// as JSON values with jsonl and json.
-    #[arg(long, value_enum, default_value_t = Format::Tsv, value_name = "FORMAT")]
-    pub format: Format,
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 
     /// Output order of tables: 'count' (count descending, then key; the
     /// default for frequencies) or 'key' (key bytes; the default for
@@ -425,10 +519,24 @@ pub struct OutputOptions {
     #[arg(long, value_name = "N")]
     pub min_count: Option<u64>,
 
-    /// Write to FILE instead of standard output. The file is replaced
-    /// atomically, only when the run succeeds.
+    /// Write to FILE instead of standard output. A regular file is replaced
+    /// atomically, keeping its mode, only when the run succeeds; a device
+    /// or FIFO is written through; a symbolic link's target is replaced.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Write an exact partial result for 'rbag merge' instead of the output
+    /// (to split one job across processes or machines, e.g. with
+    /// --byte-range).
+    #[arg(long)]
+    pub partial: bool,
+}
+
+impl OutputOptions {
+    /// The output format: `--format`, else TSV.
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or(Format::Tsv)
+    }
 }
 
 /// Output formats.
@@ -488,12 +596,7 @@ impl ExecOptions {
     /// The thread count to use: the flag, else the number of cores (capped,
     /// since more counting threads than cores only adds merge work).
     pub fn threads(&self) -> usize {
-        match self.threads {
-            Some(n) => usize::from(n),
-            None => std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(64),
-        }
+        self.threads.map_or_else(default_threads, usize::from)
     }
 }
 

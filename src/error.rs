@@ -97,6 +97,10 @@ pub enum Error {
         message: String,
     },
 
+    /// Partials that cannot be merged exactly, or a malformed one.
+    #[error("{0}")]
+    Merge(String),
+
     /// A reduction with no answer (the minimum of no numbers, an overflow).
     #[error("{0}")]
     NoResult(String),

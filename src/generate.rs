@@ -19,10 +19,10 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let mut pages = vec![(String::from("rbag.1"), render_man(&root, &root_sections()))];
     for sub in root.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("rbag-{}.1", sub.get_name());
-        let verbatim: &[Verbatim] = if sub.get_name() == "run" {
-            &[("PIPELINE", crate::cli::PIPELINE_HELP)]
-        } else {
-            &[]
+        let verbatim: &[Verbatim] = match sub.get_name() {
+            "run" => &[("PIPELINE", crate::cli::PIPELINE_HELP)],
+            "merge" => &[("PARTIAL FORMAT", crate::cli::PARTIAL_FORMAT_HELP)],
+            _ => &[],
         };
         let sections = subcommand_sections(sub.get_name());
         pages.push((name, render_man_with(sub, &sections, verbatim)));
@@ -41,6 +41,7 @@ pub fn print(what: Generate) -> Result<(), Error> {
         Generate::ManWordcount => return write_stdout(&page("rbag-wordcount.1")),
         Generate::ManRun => return write_stdout(&page("rbag-run.1")),
         Generate::ManFreq => return write_stdout(&page("rbag-freq.1")),
+        Generate::ManMerge => return write_stdout(&page("rbag-merge.1")),
         Generate::CompleteBash => Shell::Bash,
         Generate::CompleteZsh => Shell::Zsh,
         Generate::CompleteFish => Shell::Fish,
@@ -280,6 +281,35 @@ fn subcommand_sections(name: &str) -> Vec<Section> {
                 ],
             ],
         ),
+        "merge" => (
+            "EXAMPLES",
+            vec![
+                vec![
+                    (
+                        true,
+                        "rbag wordcount --partial --byte-range 0:1000000 big.txt > a.partial",
+                    ),
+                    (
+                        false,
+                        "  count the records that start in the first megabyte;",
+                    ),
+                ],
+                vec![
+                    (
+                        true,
+                        "rbag wordcount --partial --byte-range 1000000: big.txt > b.partial",
+                    ),
+                    (false, "  the rest (on another machine, say);"),
+                ],
+                vec![
+                    (true, "rbag merge a.partial b.partial --top 10"),
+                    (
+                        false,
+                        "  the same bytes as rbag wordcount big.txt --top 10.",
+                    ),
+                ],
+            ],
+        ),
         _ => ("EXAMPLES", vec![]),
     };
     vec![examples, determinism(), exit_status()]
@@ -293,7 +323,12 @@ mod tests {
     fn every_subcommand_has_a_page_with_examples_and_exit_status() {
         let pages = man_pages();
         assert_eq!(pages[0].0, "rbag.1");
-        for page in ["rbag-wordcount.1", "rbag-run.1", "rbag-freq.1"] {
+        for page in [
+            "rbag-wordcount.1",
+            "rbag-run.1",
+            "rbag-freq.1",
+            "rbag-merge.1",
+        ] {
             assert!(pages.iter().any(|(n, _)| n == page), "{page}");
         }
         let run =

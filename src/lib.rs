@@ -8,12 +8,16 @@ pub mod cli;
 pub mod counts;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod input;
 pub mod interrupt;
 pub mod json;
+pub mod merge;
 pub mod numbers;
 pub mod output;
+pub mod partial;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
@@ -37,6 +41,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Some(Command::Wordcount(args)) => wordcount::run(args),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Freq(args)) => run::freq(args),
+        Some(Command::Merge(args)) => merge::run(args),
         None => Err(Error::Usage(
             "a command is required (try 'rbag wordcount FILE' or 'rbag --help')".into(),
         )),

@@ -352,6 +352,8 @@ pub fn write_key_json(out: &mut Vec<u8>, kind: KeyKind, key: &[u8]) {
 pub struct RecordFormat {
     pub format: Format,
     pub terminator: u8,
+    /// As rows of a partial result instead.
+    pub partial: bool,
 }
 
 impl RecordFormat {
@@ -359,6 +361,10 @@ impl RecordFormat {
     /// (a line break, which would make one record two) is escaped as keys
     /// are; in `csv` it is quoted.
     pub fn write(&self, item: &Item<'_>, out: &mut Vec<u8>) {
+        if self.partial {
+            crate::partial::write_record(item, out);
+            return;
+        }
         match self.format {
             Format::Tsv => {
                 let start = out.len();
@@ -405,6 +411,7 @@ impl RecordFormat {
                 RecordFormat {
                     format: self.format,
                     terminator: b'\n',
+                    partial: false,
                 }
                 .write(item, out);
             }
@@ -699,6 +706,7 @@ mod tests {
         RecordFormat {
             format: Format::Tsv,
             terminator: b'\n',
+            partial: false,
         }
         .write(&item, &mut out);
         assert_eq!(out, b"a\\nb\\\\c\n");
@@ -707,6 +715,7 @@ mod tests {
         RecordFormat {
             format: Format::Tsv,
             terminator: b'\n',
+            partial: false,
         }
         .write(&plain, &mut out);
         assert_eq!(out, b"a\tb\\c\n");
@@ -714,6 +723,7 @@ mod tests {
         RecordFormat {
             format: Format::Csv,
             terminator: b'\n',
+            partial: false,
         }
         .write(&item, &mut out);
         assert_eq!(out, b"\"a\nb\\c\"\n");
@@ -721,6 +731,7 @@ mod tests {
         RecordFormat {
             format: Format::Tsv,
             terminator: 0,
+            partial: false,
         }
         .write(&item, &mut out);
         assert_eq!(out, b"a\nb\\c\0");

@@ -565,14 +565,22 @@ fn distinct_records(counts: &KeyCounts) -> Vec<(Position, Item<'static>)> {
         .collect()
 }
 
-fn ranked_records(mut kept: Vec<Ranked>, reduce: &Reduce) -> Vec<(Position, Item<'static>)> {
+fn ranked_records(kept: Vec<Ranked>, reduce: &Reduce) -> Vec<(Position, Item<'static>)> {
+    ranked_in_order(kept, reduce)
+        .into_iter()
+        .map(|r| (r.position, r.item))
+        .collect()
+}
+
+/// The kept records of `topk`/`bottomk`, cut to K and best first.
+pub fn ranked_in_order(mut kept: Vec<Ranked>, reduce: &Reduce) -> Vec<Ranked> {
     let (k, bottom) = match reduce {
         Reduce::TopK { k, bottom, .. } => (*k, *bottom),
         _ => (usize::MAX, false),
     };
     prune_ranked(&mut kept, k, bottom);
     kept.sort_by(|a, b| ranked_order(a, b, bottom));
-    kept.into_iter().map(|r| (r.position, r.item)).collect()
+    kept
 }
 
 /// The projection `topk ... by` ranks by, for display.

@@ -27,6 +27,7 @@ use crate::input::{self, Source};
 use crate::json::Value;
 use crate::json::parse::Step;
 use crate::output::{self, Destination, JsonArray, RecordFormat, Row};
+use crate::partial;
 use crate::pipeline::eval::{Dropped, StageError};
 use crate::pipeline::item::{Item, KeyKind};
 use crate::pipeline::parse::{self, InputKind, Pipeline, Projection, Reduce, Stage};
@@ -182,11 +183,30 @@ fn tail_shape(base: Shape, rest: &Pipeline) -> Shape {
     }
 }
 
-/// Check options that apply only to some outputs.
+/// Check options that apply only to some outputs. `first_is_table` says
+/// whether the first reduction is a frequency table (what a partial holds).
 ///
 /// # Errors
-/// `--min-count` on anything but a frequency table, `--sort` on records.
-pub fn check_output_options(options: &OutputOptions, shape: Shape) -> Result<(), Error> {
+/// `--min-count` on anything but a frequency table, `--sort` on records,
+/// output options with `--partial` that would change nothing.
+pub fn check_output_options(
+    options: &OutputOptions,
+    shape: Shape,
+    first_is_table: bool,
+) -> Result<(), Error> {
+    if options.partial {
+        if options.format.is_some() || options.sort.is_some() {
+            return Err(Error::Usage(
+                "--format and --sort shape the final output; a partial has one format (give them to rbag merge)".into(),
+            ));
+        }
+        if (options.top.is_some() || options.min_count.is_some()) && !first_is_table {
+            return Err(Error::Usage(
+                "--top and --min-count cut the final output; give them to rbag merge".into(),
+            ));
+        }
+        return Ok(());
+    }
     if options.min_count.is_some() && shape != Shape::Table {
         return Err(Error::Usage(
             "--min-count applies to frequency tables; this pipeline's result is not one".into(),
@@ -215,7 +235,23 @@ impl Job<'_> {
                 message: e.message,
             },
         })?;
-        check_output_options(&self.output, final_shape(&pipeline))?;
+        check_output_options(
+            &self.output,
+            final_shape(&pipeline),
+            first_is_table(&pipeline),
+        )?;
+        let header = partial::Header {
+            plan: self.plan_text(kind, &pipeline),
+            pipeline: pipeline.to_string(),
+            input: if kind == InputKind::Json {
+                "json"
+            } else {
+                "text"
+            }
+            .into(),
+            terminator: if self.input.null { 0 } else { b'\n' },
+            cut: None,
+        };
         let inputs = plan::inputs(
             sources,
             self.input.decompress.to_input(),
@@ -254,19 +290,23 @@ impl Job<'_> {
             let result = wordcount::count(&engine, &task, &inputs, &progress);
             progress.finish();
             let (counts, stats) = result?;
-            let rows = counts.iter().map(|(k, c)| Row::text(k, c)).collect();
-            print_table(destination, rows, &self.output, engine.pool())?;
+            let (total, distinct) = (counts.total(), counts.len());
+            if self.output.partial {
+                let acc = Acc::Frequencies(crate::reduce::KeyCounts {
+                    text: counts,
+                    json: Default::default(),
+                });
+                let reduce = Reduce::Frequencies;
+                write_partial_acc(destination, header, acc, &reduce, &self.output)?;
+            } else {
+                let rows = counts.iter().map(|(k, c)| Row::text(k, c)).collect();
+                print_table(destination, rows, &self.output, engine.pool())?;
+            }
             if let Some(rejects) = rejects {
                 rejects.write_with(|_| Ok(()))?;
             }
             if self.exec.stats {
-                print_stats(
-                    &stats,
-                    counts.total(),
-                    counts.total(),
-                    counts.len(),
-                    Summary::default(),
-                );
+                print_stats(&stats, total, total, distinct, Summary::default());
             }
             return Ok(());
         }
@@ -303,8 +343,16 @@ impl Job<'_> {
         let mut summary = Summary::default();
         let (partials, stats, ledger, written, outcome) = match streaming_take {
             Some(limit) => {
-                let (partials, stats, ledger, written) =
-                    self.stream(task, &engine, &inputs, &progress, destination, limit)?;
+                let header = self.output.partial.then_some(&header);
+                let (partials, stats, ledger, written) = self.stream(
+                    task,
+                    &engine,
+                    &inputs,
+                    &progress,
+                    destination,
+                    limit,
+                    header,
+                )?;
                 (partials, stats, ledger, Some(written), None)
             }
             None => {
@@ -328,17 +376,22 @@ impl Job<'_> {
                     }
                 }
                 let acc = merged.unwrap_or_else(|| reducer.new_acc());
-                let outcome = acc
-                    .finish(&reducer.reduce)
-                    .map_err(|e| Error::NoResult(e.0))?;
-                let outcome = finish_rest(
-                    outcome,
-                    &reduction.rest,
-                    &self.output,
-                    engine.pool(),
-                    &mut summary,
-                )?;
-                (partials, stats, ledger, None, Some((outcome, destination)))
+                if self.output.partial {
+                    write_partial_acc(destination, header, acc, &reducer.reduce, &self.output)?;
+                    (partials, stats, ledger, None, None)
+                } else {
+                    let outcome = acc
+                        .finish(&reducer.reduce)
+                        .map_err(|e| Error::NoResult(e.0))?;
+                    let outcome = finish_rest(
+                        outcome,
+                        &reduction.rest,
+                        &self.output,
+                        engine.pool(),
+                        &mut summary,
+                    )?;
+                    (partials, stats, ledger, None, Some((outcome, destination)))
+                }
             }
         };
 
@@ -355,7 +408,7 @@ impl Job<'_> {
         let records_out = written.unwrap_or(records_out);
         let mut distinct = 0;
         if let Some((outcome, destination)) = outcome {
-            distinct = print_outcome(outcome, destination, &self.output, delimiter, engine.pool())?;
+            distinct = print_result(outcome, destination, &self.output, delimiter, engine.pool())?;
         }
         // Rejects are reported even when the rest succeeded: nothing is
         // lost silently.
@@ -366,6 +419,24 @@ impl Job<'_> {
         Ok(())
     }
 
+    /// What identifies the job of a partial: the pipeline in canonical form
+    /// and the options that change how records are read.
+    fn plan_text(&self, kind: InputKind, pipeline: &Pipeline) -> String {
+        let mut plan = String::from("run");
+        if kind == InputKind::Json {
+            plan.push_str(" --jsonl");
+        }
+        if self.records.keep_cr {
+            plan.push_str(" --keep-cr");
+        }
+        if self.input.null {
+            plan.push_str(" -0");
+        }
+        plan.push_str(&format!(" '{pipeline}'"));
+        plan
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn stream(
         &self,
         mut task: RunTask,
@@ -374,20 +445,23 @@ impl Job<'_> {
         progress: &Progress,
         destination: Destination,
         limit: Option<u64>,
+        header: Option<&partial::Header>,
     ) -> Result<(Vec<RunPartial>, RunStats, Ledger, u64), Error> {
         let threads = engine.pool().current_num_threads();
         let control = Control::new(Some(4 * threads));
         let (tx, rx) = crossbeam_channel::unbounded::<BlockOut>();
         let format = RecordFormat {
-            format: self.output.format,
+            format: self.output.format(),
             terminator: task.delimiter,
+            partial: header.is_some(),
         };
         task.stream = Some(StreamOut { tx, limit, format });
-        let json_array = self.output.format == Format::Json;
+        let json_array = header.is_none() && self.output.format() == Format::Json;
         let sink = destination.sink()?;
         let (result, written) = std::thread::scope(|scope| {
             let control = &control;
-            let writer = scope.spawn(move || write_ordered(rx, sink, control, limit, json_array));
+            let writer =
+                scope.spawn(move || write_ordered(rx, sink, control, limit, json_array, header));
             let result = engine.run_with(&task, inputs, progress, control);
             // Dropping the task drops the last sender: the writer finishes.
             drop(task);
@@ -403,6 +477,71 @@ impl Job<'_> {
         destination.commit()?;
         Ok((partials, stats, ledger, written))
     }
+}
+
+/// Whether the first reduction is a frequency table (not grouped).
+fn first_is_table(pipeline: &Pipeline) -> bool {
+    pipeline
+        .reduce
+        .as_ref()
+        .is_some_and(|r| r.group.is_none() && r.reduce == Reduce::Frequencies)
+}
+
+/// Apply `--top` and `--min-count` to a frequency table written as a
+/// partial: the partial says it was cut, so that `rbag merge` refuses it.
+///
+/// # Errors
+/// The cut options on a reduction that is not a frequency table.
+pub fn cut_for_partial(acc: Acc, options: &OutputOptions) -> Result<(Acc, Option<String>), Error> {
+    if options.top.is_none() && options.min_count.is_none() {
+        return Ok((acc, None));
+    }
+    let Acc::Frequencies(counts) = acc else {
+        return Err(Error::Usage(
+            "--top and --min-count cut frequency tables; give them to rbag merge".into(),
+        ));
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start threads: {e}")))?;
+    let mut rows: Vec<Row<'_>> = counts
+        .iter()
+        .map(|(kind, key, c)| Row::new(key, c, kind))
+        .collect();
+    output::arrange(
+        &mut rows,
+        SortOrder::Count,
+        options.top,
+        options.min_count,
+        &pool,
+    );
+    let mut kept = crate::reduce::KeyCounts::default();
+    for row in &rows {
+        kept.add_key(row.kind, row.key, row.count);
+    }
+    let cut = match (options.top, options.min_count) {
+        (Some(k), Some(n)) => format!("--top {k} and --min-count {n}"),
+        (Some(k), None) => format!("--top {k}"),
+        (None, Some(n)) => format!("--min-count {n}"),
+        (None, None) => unreachable!("checked above"),
+    };
+    Ok((Acc::Frequencies(kept), Some(cut)))
+}
+
+/// Write a reduction's state as a partial.
+fn write_partial_acc(
+    destination: Destination,
+    header: partial::Header,
+    acc: Acc,
+    reduce: &Reduce,
+    options: &OutputOptions,
+) -> Result<(), Error> {
+    let (acc, cut) = cut_for_partial(acc, options)?;
+    let header = partial::Header { cut, ..header };
+    let mut rows = Vec::new();
+    partial::write_acc(&acc, reduce, &mut rows);
+    destination.write_with(|w| partial::write_partial(w, &header, &rows))
 }
 
 /// The total size of the inputs, when every one is known.
@@ -433,7 +572,7 @@ pub fn print_table(
         options.min_count,
         pool,
     );
-    destination.write_with(|w| output::write_table(w, &rows, options.format))
+    destination.write_with(|w| output::write_table(w, &rows, options.format()))
 }
 
 /// The rows a reduced bag came from, when it was a table: a later stage
@@ -519,7 +658,7 @@ fn table_bag(
 ///
 /// # Errors
 /// A stage that fails on a record of the bag, a reduction with no answer.
-fn finish_rest(
+pub fn finish_rest(
     outcome: Outcome,
     rest: &Pipeline,
     options: &OutputOptions,
@@ -642,7 +781,10 @@ fn select_rows(rows: RowSource, records: &[(Position, Item<'static>)]) -> Outcom
 }
 
 /// Print an outcome; returns the number of distinct keys or groups.
-fn print_outcome(
+///
+/// # Errors
+/// Writing failed.
+pub fn print_result(
     outcome: Outcome,
     destination: Destination,
     options: &OutputOptions,
@@ -650,7 +792,8 @@ fn print_outcome(
     pool: &rayon::ThreadPool,
 ) -> Result<usize, Error> {
     let format = RecordFormat {
-        format: options.format,
+        format: options.format(),
+        partial: false,
         terminator: delimiter,
     };
     let top = |len: usize| options.top.map_or(len, |k| k.min(len));
@@ -672,7 +815,7 @@ fn print_outcome(
                 .collect();
             rows.truncate(top(rows.len()));
             let distinct = rows.len();
-            destination.write_with(|w| output::write_table(w, &rows, options.format))?;
+            destination.write_with(|w| output::write_table(w, &rows, options.format()))?;
             Ok(distinct)
         }
         Outcome::Groups {
@@ -685,7 +828,8 @@ fn print_outcome(
             }
             rows.truncate(top(rows.len()));
             let distinct = rows.len();
-            destination.write_with(|w| output::write_groups(w, &rows, summary, options.format))?;
+            destination
+                .write_with(|w| output::write_groups(w, &rows, summary, options.format()))?;
             Ok(distinct)
         }
         Outcome::Records(records) => {
@@ -705,7 +849,7 @@ fn print_outcome(
             Ok(0)
         }
         Outcome::Summary(value) => {
-            destination.write_with(|w| output::write_summary(w, &value, options.format))?;
+            destination.write_with(|w| output::write_summary(w, &value, options.format()))?;
             Ok(0)
         }
     }
@@ -751,14 +895,16 @@ struct StreamOut {
     format: RecordFormat,
 }
 
-/// Write the blocks' outputs in block order, at most `limit` records.
-/// Returns the records written.
+/// Write the blocks' outputs in block order, at most `limit` records
+/// (between a partial's header and trailer, when there is one). Returns
+/// the records written.
 fn write_ordered<W: Write>(
     rx: Receiver<BlockOut>,
     mut sink: W,
     control: &Control,
     limit: Option<u64>,
     json_array: bool,
+    header: Option<&partial::Header>,
 ) -> io::Result<u64> {
     let mut pending = BTreeMap::new();
     let mut next = 0;
@@ -769,6 +915,11 @@ fn write_ordered<W: Write>(
         control.stop_after(0);
     }
     let result = (|| -> io::Result<()> {
+        if let Some(header) = header {
+            let mut line = Vec::new();
+            header.write(&mut line);
+            sink.write_all(&line)?;
+        }
         for out in rx.iter() {
             if done {
                 break;
@@ -798,7 +949,8 @@ fn write_ordered<W: Write>(
                 next += 1;
                 control.release();
                 if block.failed {
-                    // What came before the bad record is out; stop here.
+                    // What came before the bad record is out; stop here
+                    // (a partial stays without its trailer: incomplete).
                     sink.flush()?;
                     return Ok(());
                 }
@@ -814,6 +966,9 @@ fn write_ordered<W: Write>(
         }
         if json_array {
             sink.write_all(array.end())?;
+        }
+        if header.is_some() {
+            sink.write_all(format!("end\t{written}\n").as_bytes())?;
         }
         sink.flush()
     })();

@@ -96,7 +96,7 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
     };
 
     let sources = input::resolve(&args.files)?;
-    crate::run::check_output_options(&args.output, crate::run::Shape::Table)?;
+    crate::run::check_output_options(&args.output, crate::run::Shape::Table, true)?;
     let inputs = plan::inputs(
         sources,
         args.input.decompress.to_input(),
@@ -125,7 +125,27 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         .filter(|(key, _)| !stopwords.contains(*key))
         .map(|(key, count)| Row::text(key, count))
         .collect();
-    crate::run::print_table(destination, rows, &args.output, engine.pool())?;
+    if args.output.partial {
+        let mut kept = crate::reduce::KeyCounts::default();
+        for row in &rows {
+            kept.add_key(row.kind, row.key, row.count);
+        }
+        let header = crate::partial::Header {
+            plan: plan_text(&args, &stopwords),
+            pipeline: "frequencies".into(),
+            input: "text".into(),
+            terminator: delimiter,
+            cut: None,
+        };
+        let (acc, cut) =
+            crate::run::cut_for_partial(crate::reduce::Acc::Frequencies(kept), &args.output)?;
+        let header = crate::partial::Header { cut, ..header };
+        let mut out = Vec::new();
+        crate::partial::write_acc(&acc, &crate::pipeline::parse::Reduce::Frequencies, &mut out);
+        destination.write_with(|w| crate::partial::write_partial(w, &header, &out))?;
+    } else {
+        crate::run::print_table(destination, rows, &args.output, engine.pool())?;
+    }
 
     if args.exec.stats {
         eprintln!(
@@ -141,6 +161,43 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// What identifies a word count for partials: every option that changes
+/// which words are counted (the stopwords by a hash of their set).
+fn plan_text(args: &WordcountArgs, stopwords: &HashSet<Vec<u8>>) -> String {
+    let words = &args.words;
+    let mut plan = String::from("wordcount");
+    match &words.pattern {
+        Some(pattern) => plan.push_str(&format!(" --pattern '{pattern}'")),
+        None => plan.push_str(match words.split {
+            Split::Words => " --split words",
+            Split::Whitespace => " --split whitespace",
+        }),
+    }
+    if words.keep_case {
+        plan.push_str(" --keep-case");
+    }
+    if words.min_len > 0 {
+        plan.push_str(&format!(" --min-len {}", words.min_len));
+    }
+    if !stopwords.is_empty() {
+        let mut sorted: Vec<&Vec<u8>> = stopwords.iter().collect();
+        sorted.sort();
+        let joined: Vec<u8> = sorted
+            .iter()
+            .flat_map(|w| w.iter().copied().chain([0]))
+            .collect();
+        let digest = xxhash_rust::xxh3::xxh3_64(&joined);
+        plan.push_str(&format!(
+            " --stopwords {} words, hash {digest:016x}",
+            sorted.len()
+        ));
+    }
+    if args.input.null {
+        plan.push_str(" -0");
+    }
+    plan
 }
 
 /// Length in characters; each byte that is not UTF-8 counts as one.
@@ -180,7 +237,6 @@ fn read_stopwords(path: &std::path::Path, lowercase: bool) -> Result<HashSet<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenize::is_word_char;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
@@ -223,55 +279,8 @@ mod tests {
         "\u{130}".as_bytes(),
     ];
 
-    /// Decode to characters, an invalid byte sequence becoming `None`.
-    fn decode(text: &[u8]) -> Vec<(Option<char>, &[u8])> {
-        let mut out = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            let (ch, size) = bstr::decode_utf8(rest);
-            out.push((ch, &rest[..size]));
-            rest = &rest[size..];
-        }
-        out
-    }
-
-    /// The naive model of SPEC section 2: the whole input as one sequence
-    /// of characters, scanned once, one token at a time.
     fn model(text: &[u8], words: bool, lowercase: bool) -> BTreeMap<Vec<u8>, u64> {
-        let chars = decode(text);
-        // Bytes that are not UTF-8 belong to the word they touch.
-        let is_word = |i: usize| chars.get(i).is_some_and(|c| c.0.is_none_or(is_word_char));
-        let in_token = |i: usize| -> bool {
-            if words {
-                is_word(i)
-                    || (matches!(chars[i].0, Some('\'' | '\u{2019}'))
-                        && i > 0
-                        && is_word(i - 1)
-                        && is_word(i + 1))
-            } else {
-                !chars[i].0.is_some_and(char::is_whitespace)
-            }
-        };
-        let mut counts = BTreeMap::new();
-        let mut i = 0;
-        while i < chars.len() {
-            if !in_token(i) || (words && !is_word(i)) {
-                i += 1;
-                continue;
-            }
-            let mut token = Vec::new();
-            while i < chars.len() && in_token(i) {
-                token.extend_from_slice(chars[i].1);
-                i += 1;
-            }
-            if lowercase {
-                let mut lowered = Vec::new();
-                lowercase_into(&token, &mut lowered);
-                token = lowered;
-            }
-            *counts.entry(token).or_insert(0) += 1;
-        }
-        counts
+        crate::fuzzing::naive_word_counts(text, words, lowercase)
     }
 
     fn engine_counts(

@@ -2,8 +2,10 @@
 
 mod behavior;
 mod determinism;
+mod fuzz_regressions;
 mod golden;
 mod hostile;
 mod man;
 mod numbers;
+mod partials;
 mod util;

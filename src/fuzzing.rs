@@ -1,0 +1,333 @@
+//! Checks of rbag's promises on arbitrary bytes, shared by the fuzz
+//! targets in `fuzz/` and by the test that replays every input they ever
+//! found (`fuzz/regressions/`). Each check panics only when a promise is
+//! broken: a panic inside rbag, or a result that differs from a naive
+//! model or from another way of computing the same thing.
+#![doc(hidden)]
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{BufReader, Read};
+
+use crate::input::block::{BlockId, BlockReader};
+use crate::input::{Compression, decoder};
+use crate::json::parse::{Step, parse, pluck};
+use crate::pipeline::eval::{Dropped, Evaluator};
+use crate::pipeline::item::Item;
+use crate::pipeline::parse::{InputKind, parse as parse_pipeline};
+use crate::reduce::{Position, Reducer};
+use crate::tokenize::{Splitter, Tokenizer, is_word_char, lowercase_into};
+
+/// The naive model of `wordcount` (SPEC section 2): the whole input as one
+/// sequence of characters (a byte that is not UTF-8 being a character of
+/// words), scanned once, one token at a time.
+pub fn naive_word_counts(text: &[u8], words: bool, lowercase: bool) -> BTreeMap<Vec<u8>, u64> {
+    let mut chars = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (ch, size) = bstr::decode_utf8(rest);
+        chars.push((ch, &rest[..size]));
+        rest = &rest[size..];
+    }
+    // Bytes that are not UTF-8 belong to the word they touch.
+    let is_word = |i: usize| chars.get(i).is_some_and(|c| c.0.is_none_or(is_word_char));
+    let in_token = |i: usize| -> bool {
+        if words {
+            is_word(i)
+                || (matches!(chars[i].0, Some('\'' | '\u{2019}'))
+                    && i > 0
+                    && is_word(i - 1)
+                    && is_word(i + 1))
+        } else {
+            !chars[i].0.is_some_and(char::is_whitespace)
+        }
+    };
+    let mut counts = BTreeMap::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !in_token(i) || (words && !is_word(i)) {
+            i += 1;
+            continue;
+        }
+        let mut token = Vec::new();
+        while i < chars.len() && in_token(i) {
+            token.extend_from_slice(chars[i].1);
+            i += 1;
+        }
+        if lowercase {
+            let mut lowered = Vec::new();
+            lowercase_into(&token, &mut lowered);
+            token = lowered;
+        }
+        *counts.entry(token).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A reader handing out at most `chunk` bytes per call, as a pipe might.
+struct Trickle<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.chunk.min(out.len()).min(self.data.len());
+        out[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// The block cutter and tokenizer: blocks hold the input exactly, follow
+/// the window rule, and counting words block by block equals the naive
+/// model over the whole input. The first two bytes choose the block size,
+/// the read size, the splitter and the case handling.
+pub fn block_cut(data: &[u8]) {
+    let [a, b, text @ ..] = data else { return };
+    let block_size = u64::from(*a % 64) + 1;
+    let chunk = usize::from(*b >> 2) + 1;
+    let words = b & 1 == 1;
+    let lowercase = b & 2 == 2;
+    let mut reader = BlockReader::new(Trickle { data: text, chunk }, block_size, b'\n');
+    let splitter = if words {
+        Splitter::Words
+    } else {
+        Splitter::Whitespace
+    };
+    let tokenizer = Tokenizer::new(splitter, lowercase, b'\n');
+    let mut joined = Vec::new();
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    let mut scratch = Vec::new();
+    let mut index = 0;
+    let mut last_window = None;
+    while let Some(mut block) = reader
+        .next_block(BlockId { source: 0, index }, Vec::new())
+        .expect("reading memory cannot fail")
+    {
+        assert_eq!(
+            block.offset,
+            joined.len() as u64,
+            "a block starts where the last ended"
+        );
+        let window = block.offset / block_size;
+        assert!(last_window.is_none_or(|w| w < window), "windows increase");
+        last_window = Some(window);
+        joined.extend_from_slice(block.data());
+        tokenizer.for_each_token(block.data_mut(), &mut scratch, |token| {
+            *counts.entry(token.to_vec()).or_insert(0) += 1;
+        });
+        index += 1;
+    }
+    assert_eq!(joined, text, "blocks lose or add nothing");
+    assert_eq!(
+        counts,
+        naive_word_counts(text, words, lowercase),
+        "block-wise counts equal the model"
+    );
+}
+
+/// The pipeline parser: any text parses or fails with a position, never a
+/// panic; a pipeline's canonical text parses to the same canonical text.
+pub fn pipeline_parse(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for kind in [InputKind::Text, InputKind::Json] {
+        match parse_pipeline(&text, kind) {
+            Err(e) => assert!(e.line >= 1 && e.column >= 1),
+            Ok(pipeline) => {
+                let canonical = pipeline.to_string();
+                let again = parse_pipeline(&canonical, kind)
+                    .unwrap_or_else(|e| panic!("{text:?} -> {canonical:?} does not parse: {e:?}"));
+                assert_eq!(again.to_string(), canonical);
+            }
+        }
+    }
+}
+
+const PATHS: &[&[&str]] = &[
+    &[],
+    &["a"],
+    &["a", "b"],
+    &["a", "0"],
+    &["a", "-1"],
+    &["0"],
+    &["-1", "a"],
+];
+
+const PIPELINES: &[&str] = &[
+    "pluck .a",
+    "pluck .a // 0",
+    "pluck [.a, .b]",
+    "explode",
+    "filter .a > 1 or not .b",
+    "filter .a =~ /x/",
+    "pluck .a | explode | len",
+    "text | words | lower",
+    "json",
+];
+
+const REDUCTIONS: &[&str] = &[
+    "frequencies",
+    "distinct",
+    "sum",
+    "mean",
+    "var 1",
+    "summary",
+    "min",
+    "max",
+    "topk 2 by .a",
+    "bottomk 2",
+    "take 1",
+    "group .a | count",
+];
+
+/// A JSON line: parsed or rejected alike whether built in full or plucked;
+/// the canonical form of a value parses back to it; serde_json accepts the
+/// same lines (but for what rbag reads differently on purpose); and the
+/// value goes through stages and reductions without a panic.
+pub fn json_line(data: &[u8]) {
+    let full = parse(data);
+    for steps in PATHS {
+        let steps: Vec<Step> = steps
+            .iter()
+            .map(|s| match s.parse::<i64>() {
+                Ok(i) => Step::Index(i),
+                Err(_) => Step::Key((*s).to_owned()),
+            })
+            .collect();
+        let plucked = pluck(data, &steps);
+        match (&full, &plucked) {
+            (Ok(value), Ok(found)) => {
+                let path = crate::pipeline::path::Path { steps };
+                assert_eq!(
+                    found.as_ref(),
+                    path.lookup(value),
+                    "a pluck agrees with a full parse"
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b, "the same error either way"),
+            _ => panic!("accepted one way, rejected the other: {full:?} / {plucked:?}"),
+        }
+    }
+    let reference = serde_json::from_slice::<serde_json::Value>(data);
+    match (&full, &reference) {
+        (Ok(value), _) => {
+            let canonical = value.to_canonical();
+            assert_eq!(
+                parse(&canonical).as_ref(),
+                Ok(value),
+                "canonical text parses back"
+            );
+            if let Err(e) = &reference {
+                let text = e.to_string();
+                // serde_json's own limits: its nesting limit is lower, and
+                // it reads big numbers as floats that may overflow.
+                assert!(
+                    text.contains("recursion limit") || text.contains("number out of range"),
+                    "serde_json rejects what rbag accepts: {e}"
+                );
+            }
+        }
+        (Err(e), Ok(_)) => {
+            assert!(
+                e.message.contains("out of range") || e.message.contains("nested deeper"),
+                "rbag rejects what serde_json accepts: {e:?}"
+            );
+        }
+        (Err(_), Err(_)) => {}
+    }
+    if let Ok(value) = full {
+        run_pipelines(Item::Json(value, Some(Cow::Borrowed(data))));
+    }
+    run_pipelines(Item::Text(Cow::Borrowed(data)));
+}
+
+/// The pipelines and reductions, compiled once (regexes are slow to
+/// compile, and the fuzzer runs the check many times a second).
+struct Compiled {
+    stages: Vec<(InputKind, Evaluator)>,
+    reducers: Vec<(InputKind, Reducer)>,
+}
+
+fn compiled() -> &'static Compiled {
+    static COMPILED: std::sync::OnceLock<Compiled> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let mut stages = Vec::new();
+        let mut reducers = Vec::new();
+        for kind in [InputKind::Text, InputKind::Json] {
+            for pipeline in PIPELINES {
+                if let Ok(parsed) = parse_pipeline(pipeline, kind) {
+                    stages.push((kind, Evaluator::new(parsed.stages)));
+                }
+            }
+            for reduction in REDUCTIONS {
+                if let Ok(parsed) = parse_pipeline(reduction, kind)
+                    && let Some(r) = parsed.reduce
+                {
+                    reducers.push((kind, Reducer::new(r.reduce.clone(), r.group.clone())));
+                }
+            }
+        }
+        Compiled { stages, reducers }
+    })
+}
+
+fn run_pipelines(item: Item<'_>) {
+    let kind = match item {
+        Item::Text(_) => InputKind::Text,
+        Item::Json(..) => InputKind::Json,
+    };
+    let compiled = compiled();
+    for (_, eval) in compiled.stages.iter().filter(|(k, _)| *k == kind) {
+        let _ = eval.run(item.clone(), &mut Dropped::default(), &mut |_| Ok(()));
+    }
+    for (_, reducer) in compiled.reducers.iter().filter(|(k, _)| *k == kind) {
+        let mut a = reducer.new_acc();
+        let mut b = reducer.new_acc();
+        let mut dropped = Dropped::default();
+        let _ = reducer.add(&mut a, item.clone(), Position::default(), &mut dropped);
+        let _ = reducer.add(
+            &mut b,
+            item.clone(),
+            Position {
+                item: 1,
+                ..Position::default()
+            },
+            &mut dropped,
+        );
+        let _ = a.merge(b, &reducer.reduce).finish(&reducer.reduce);
+    }
+}
+
+/// Decompression of arbitrary bytes in each format: data or an error,
+/// never a panic or a hang, and cutting the output into blocks loses
+/// nothing.
+pub fn decompress(data: &[u8]) {
+    for compression in [
+        Compression::Gzip,
+        Compression::Zstd,
+        Compression::Bzip2,
+        Compression::Xz,
+    ] {
+        let Ok(reader) = decoder(
+            compression,
+            BufReader::new(std::io::Cursor::new(data.to_vec())),
+        ) else {
+            continue;
+        };
+        // Bounded: a tiny input can claim a huge output.
+        let mut limited = reader.take(1 << 20);
+        let mut plain = Vec::new();
+        if limited.read_to_end(&mut plain).is_err() {
+            continue;
+        }
+        let mut cutter = BlockReader::new(&plain[..], 7, b'\n');
+        let mut joined = Vec::new();
+        let mut index = 0;
+        while let Ok(Some(block)) = cutter.next_block(BlockId { source: 0, index }, Vec::new()) {
+            joined.extend_from_slice(block.data());
+            index += 1;
+        }
+        assert_eq!(joined, plain);
+    }
+}

@@ -1,0 +1,36 @@
+//! Every input a fuzz target ever failed on (kept in
+//! `fuzz/regressions/<target>/`), replayed through the same check as the
+//! target, so that a fixed problem stays fixed without the fuzzer.
+
+use std::path::Path;
+
+/// A fuzz target's name and its check.
+type Check = (&'static str, fn(&[u8]));
+
+#[test]
+fn inputs_the_fuzzers_found_still_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let checks: [Check; 4] = [
+        ("block_cut", rbag::fuzzing::block_cut),
+        ("pipeline_parse", rbag::fuzzing::pipeline_parse),
+        ("json_line", rbag::fuzzing::json_line),
+        ("decompress", rbag::fuzzing::decompress),
+    ];
+    let mut replayed = 0;
+    for (target, check) in checks {
+        let dir = root.join(target);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let data = std::fs::read(&path).unwrap();
+            let result = std::panic::catch_unwind(|| check(&data));
+            assert!(result.is_ok(), "{} fails again", path.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0, "no regression input was replayed");
+}

@@ -1,0 +1,193 @@
+//! Partials and `rbag merge`, as properties: for random input cut at random
+//! byte offsets, the partials of the ranges merged (in input order) equal
+//! one run over the whole file, for every reduction and for a pipeline
+//! without one; and merging is associative: any grouping of merges of
+//! merges gives the same bytes.
+
+use std::path::Path;
+use std::process::Output;
+
+use proptest::prelude::*;
+
+use crate::util::rbag;
+
+/// Pipelines over JSON lines, one per reduction (and chained ones, and
+/// one without a reduction).
+const JSON_PIPELINES: &[&str] = &[
+    "frequencies",
+    "pluck .k | frequencies",
+    "count",
+    "pluck .n | sum",
+    "pluck .f | sum",
+    "pluck .n | mean",
+    "pluck .f | var 1",
+    "pluck .f | std",
+    "pluck .n | summary",
+    "pluck .k | min",
+    "pluck .k | max",
+    "pluck .k | distinct",
+    "topk 2 by .n",
+    "bottomk 3 by .f",
+    "take 3",
+    "filter .n > 0",
+    "group .k | pluck .n | sum",
+    "group .k | count",
+    "group .k | topk 1 by .f",
+    "frequencies | take 2",
+    "pluck .k | distinct | count",
+];
+
+fn line() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("\"a\"".to_owned()),
+        Just("\"b\\tc\"".to_owned()),
+        Just("1".to_owned()),
+        Just("null".to_owned()),
+        Just("[1,2]".to_owned()),
+    ];
+    let int = prop_oneof![
+        (-50i64..50).prop_map(|n| n.to_string()),
+        Just("123456789012345678901234567890".to_owned()),
+    ];
+    let float = prop_oneof![
+        (-1e3f64..1e3).prop_map(|f| format!("{f:e}")),
+        Just("0.1".to_owned()),
+        Just("1e300".to_owned()),
+    ];
+    prop_oneof![
+        8 => (key, int, float).prop_map(|(k, n, f)| format!("{{\"k\": {k}, \"n\": {n}, \"f\": {f}}}")),
+        1 => Just("{\"k\": \"a\"}".to_owned()),
+        1 => Just(String::new()),
+    ]
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    rbag().args(args).current_dir(dir).output().unwrap()
+}
+
+fn same(a: &Output, b: &Output) -> bool {
+    a.status.code() == b.status.code() && a.stdout == b.stdout && a.stderr == b.stderr
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}, stdout {:?}, stderr {:?}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Write the partial of each range; their file names.
+fn partials(dir: &Path, command: &[&str], input: &str, cuts: &[u64]) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for (i, pair) in cuts.windows(2).enumerate() {
+        let range = format!("{}:{}", pair[0], pair[1]);
+        let mut args: Vec<&str> = command.to_vec();
+        args.extend(["--partial", "--byte-range", &range, input]);
+        let out = run(dir, &args);
+        if !out.status.success() {
+            return None;
+        }
+        let name = format!("part{i}.partial");
+        std::fs::write(dir.join(&name), &out.stdout).unwrap();
+        names.push(name);
+    }
+    Some(names)
+}
+
+fn check_merges(
+    dir: &Path,
+    whole: &Output,
+    names: &[String],
+    label: &str,
+) -> Result<(), TestCaseError> {
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut args = vec!["merge"];
+    args.extend(&refs);
+    let merged = run(dir, &args);
+    prop_assert!(
+        same(&merged, whole),
+        "{label}: merged {} but one run {}",
+        show(&merged),
+        show(whole)
+    );
+    if names.len() >= 3 {
+        // (p0 p1) p2... and p0 (p1 p2 ...): merges of merges.
+        let left = run(dir, &["merge", "--partial", refs[0], refs[1]]);
+        std::fs::write(dir.join("left.partial"), &left.stdout).unwrap();
+        let mut args = vec!["merge", "left.partial"];
+        args.extend(&refs[2..]);
+        let grouped = run(dir, &args);
+        prop_assert!(
+            same(&grouped, whole),
+            "{label}: ((0 1) 2..) {}",
+            show(&grouped)
+        );
+        let mut args = vec!["merge", "--partial"];
+        args.extend(&refs[1..]);
+        let right = run(dir, &args);
+        std::fs::write(dir.join("right.partial"), &right.stdout).unwrap();
+        let grouped = run(dir, &["merge", refs[0], "right.partial"]);
+        prop_assert!(
+            same(&grouped, whole),
+            "{label}: (0 (1 2..)) {}",
+            show(&grouped)
+        );
+    }
+    Ok(())
+}
+
+fn cut_points(len: usize, cuts: &[prop::sample::Index]) -> Vec<u64> {
+    let mut points: Vec<u64> = cuts.iter().map(|c| c.index(len + 1) as u64).collect();
+    points.extend([0, len as u64]);
+    points.sort_unstable();
+    points
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn merged_ranges_of_json_lines_equal_one_run(
+        lines in proptest::collection::vec(line(), 0..30),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 1..4),
+        block in 1u64..40,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = lines.join("\n");
+        std::fs::write(dir.path().join("in.jsonl"), &text).unwrap();
+        let points = cut_points(text.len(), &cuts);
+        let block = block.to_string();
+        for pipeline in JSON_PIPELINES {
+            let whole = run(dir.path(), &["run", pipeline, "in.jsonl"]);
+            let command = ["run", "--blocksize", &block, pipeline];
+            let Some(names) = partials(dir.path(), &command, "in.jsonl", &points) else {
+                // A part may fail only where the whole run fails too.
+                prop_assert!(!whole.status.success(), "{pipeline}: a part failed, the whole did not");
+                continue;
+            };
+            check_merges(dir.path(), &whole, &names, pipeline)?;
+        }
+    }
+
+    #[test]
+    fn merged_ranges_of_text_equal_one_wordcount(
+        words in proptest::collection::vec(prop_oneof![
+            Just("the"), Just("The"), Just("cat"), Just("don't"), Just("\n"), Just(" "), Just("caf\u{e9}"), Just("\r\n"),
+        ], 0..80),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 1..5),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = words.concat();
+        std::fs::write(dir.path().join("in.txt"), &text).unwrap();
+        let points = cut_points(text.len(), &cuts);
+        for command in [&["wordcount"][..], &["wordcount", "--split", "whitespace", "--keep-case"], &["freq"], &["run", "lower | take 2"]] {
+            let mut whole_args = command.to_vec();
+            whole_args.push("in.txt");
+            let whole = run(dir.path(), &whole_args);
+            let names = partials(dir.path(), command, "in.txt", &points).expect("text never fails");
+            check_merges(dir.path(), &whole, &names, &command.join(" "))?;
+        }
+    }
+}
