@@ -188,6 +188,12 @@ fn every_case_is_identical_across_threads_block_sizes_and_routes() {
         if case.code == 2 || case.args.first().is_none_or(|a| a.starts_with('-')) {
             continue;
         }
+        // A command that fails on a block is reported with the block's
+        // lines, which the block size decides: that message, by design,
+        // is not the same across block sizes (the output is).
+        if case.name.ends_with("-names-its-block") {
+            continue;
+        }
         let piped = single_input(&case);
         // A merge reads partials, not blocks: only its threads vary.
         let block_sizes: &[Option<&str>] = if case.args[0] == "merge" {
@@ -260,6 +266,9 @@ fn compressed_input_gives_the_same_bytes() {
         let Some(file) = single_input(&case) else {
             continue;
         };
+        if case.name.ends_with("-names-its-block") {
+            continue;
+        }
         let content = std::fs::read(fixtures().join(&file)).unwrap();
         for (format, suffix, compress) in compressors() {
             let name = format!("{}{suffix}", file.replace('/', "_"));

@@ -677,13 +677,22 @@ impl Parser {
                 }
                 Ok(true)
             }
-            Some(token) => Err((
-                token.at,
-                format!(
-                    "unexpected {} after '{name}' (stages are separated by '|')",
-                    token.tok.describe()
-                ),
-            )),
+            Some(token) => {
+                // A misspelt keyword reads as a stray word: say which.
+                let hint = match &token.tok {
+                    Tok::Name(word) => suggest(word, &["and", "or", "not", "in", "by", "seed"])
+                        .map(|s| format!("; did you mean '{s}'?")),
+                    _ => None,
+                };
+                Err((
+                    token.at,
+                    format!(
+                        "unexpected {} after '{name}' (stages are separated by '|'{})",
+                        token.tok.describe(),
+                        hint.unwrap_or_default()
+                    ),
+                ))
+            }
         }
     }
 
@@ -1555,7 +1564,7 @@ mod tests {
         );
         assert_eq!(
             json_err("filter .a == 1 an .b"),
-            "1:16: unexpected 'an' after 'filter' (stages are separated by '|')"
+            "1:16: unexpected 'an' after 'filter' (stages are separated by '|'; did you mean 'and'?)"
         );
         assert_eq!(
             json_err("filter lenn > 2"),
