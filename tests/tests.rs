@@ -5,6 +5,7 @@ mod determinism;
 mod fuzz_regressions;
 mod golden;
 mod hostile;
+mod language;
 mod man;
 mod numbers;
 mod partials;
