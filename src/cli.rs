@@ -193,6 +193,17 @@ pub struct MergeExec {
     /// Threads for sorting the result [default: number of cores].
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+
+    /// Print the plan instead of merging: text, json or dot.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text"
+    )]
+    pub explain: Option<crate::explain::ExplainFormat>,
 }
 
 impl MergeExec {
@@ -525,6 +536,13 @@ pub struct OutputOptions {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Compare the output with FILE instead of printing it (for golden
+    /// files in CI): equal is exit 0 and silence; different is exit 3 and
+    /// a short unified diff on standard error. A run that fails keeps its
+    /// own error.
+    #[arg(long, value_name = "FILE", conflicts_with = "output")]
+    pub expect: Option<PathBuf>,
+
     /// Write an exact partial result for 'rbag merge' instead of the output
     /// (to split one job across processes or machines, e.g. with
     /// --byte-range).
@@ -579,6 +597,20 @@ pub struct ExecOptions {
     /// standard error.
     #[arg(long)]
     pub stats: bool,
+
+    /// Print the plan instead of running it: the inputs with their sizes,
+    /// compression and blocks, the threads, the stages fused per block, the
+    /// reduction and how partial results combine, the output. As text, as
+    /// JSON (for tools) or as a Graphviz graph (dot). Reads no input.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text"
+    )]
+    pub explain: Option<crate::explain::ExplainFormat>,
 }
 
 /// When to draw a progress bar.

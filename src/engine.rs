@@ -207,6 +207,9 @@ impl Control {
 pub struct Engine {
     options: EngineOptions,
     pool: rayon::ThreadPool,
+    /// `RBAG_TRACE_WINDOWS` is set: every window read is named on stderr,
+    /// so tests can hold the run to its `--explain` plan.
+    trace: bool,
 }
 
 /// A failure located in the input, waiting to become an [`Error`] once the
@@ -408,7 +411,12 @@ impl Engine {
             .thread_name(|i| format!("rbag-worker-{i}"))
             .build()
             .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
-        Ok(Engine { options, pool })
+        let trace = std::env::var_os("RBAG_TRACE_WINDOWS").is_some();
+        Ok(Engine {
+            options,
+            pool,
+            trace,
+        })
     }
 
     /// The engine's pool, for parallel work after the blocks (sorting).
@@ -488,6 +496,7 @@ impl Engine {
                 scope.spawn(move || self.feed(inputs, senders, recycle_rx, first));
             }
             let worker = Worker {
+                trace: self.trace,
                 task,
                 scheduler: &scheduler,
                 first: &first,
@@ -607,6 +616,7 @@ impl Engine {
 
 /// What every worker shares.
 struct Worker<'a, T: BlockTask> {
+    trace: bool,
     task: &'a T,
     scheduler: &'a Scheduler<'a>,
     first: &'a FirstFailure<'a>,
@@ -640,6 +650,9 @@ impl<T: BlockTask> Worker<'_, T> {
                         source: input as u32,
                         index,
                     };
+                    if self.trace {
+                        eprintln!("rbag: trace: window {input} {start} {end}");
+                    }
                     let source = &self.scheduler.inputs[input].source;
                     if open.as_ref().is_none_or(|(i, _)| *i != input) {
                         let Source::File(path) = source else {

@@ -97,6 +97,11 @@ pub enum Error {
         message: String,
     },
 
+    /// `--expect` found a difference: the report (a diff and a summary
+    /// line), printed as it is.
+    #[error("{0}")]
+    Different(String),
+
     /// Partials that cannot be merged exactly, or a malformed one.
     #[error("{0}")]
     Merge(String),
@@ -115,6 +120,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::BadGlob { .. } | Error::Pipeline { .. } => EXIT_USAGE,
+            Error::Different(_) => EXIT_DIFFERENT,
             _ => EXIT_RUNTIME,
         }
     }

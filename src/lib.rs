@@ -8,6 +8,8 @@ pub mod cli;
 pub mod counts;
 pub mod engine;
 pub mod error;
+pub mod expect;
+pub mod explain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod generate;

@@ -21,6 +21,12 @@ fn main() -> ExitCode {
         // Rust ignores SIGPIPE, so a reader that stops early (`| head`) shows
         // up as a write error. Unix tools treat that as a normal end.
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
+        // The report of --expect is its own message (a diff, then a line
+        // that starts with "rbag: ").
+        Err(rbag::error::Error::Different(report)) => {
+            let _ = writeln!(std::io::stderr(), "{report}");
+            ExitCode::from(rbag::error::EXIT_DIFFERENT)
+        }
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "rbag: {err}");
             ExitCode::from(err.exit_code())

@@ -35,10 +35,40 @@ enum Piece {
 /// for a malformed line, its position); output errors.
 pub fn run(args: MergeArgs) -> Result<(), Error> {
     let sources = input::resolve(&args.files)?;
+    let mut inputs = Vec::with_capacity(sources.len());
     for source in &sources {
-        input::inspect(source, input::Decompress::Never)?;
+        let shape = input::inspect(source, input::Decompress::Never)?;
+        inputs.push(crate::engine::Input {
+            source: source.clone(),
+            shape,
+            span: (0, 0),
+            range_start: 0,
+        });
     }
-    let destination = Destination::open(args.output.output.as_deref())?;
+    if let Some(format) = args.exec.explain {
+        let plan = crate::explain::Plan {
+            command: "merge",
+            inputs: &inputs,
+            blocks: false,
+            block_size: 0,
+            threads: args.exec.threads(),
+            records: "partial",
+            delimiter: b'\n',
+            stages: Vec::new(),
+            reduction: Some(crate::explain::ReductionPlan {
+                name: "the reduction the partials name".into(),
+                partial: "the state read from each partial (of one job, none cut)".into(),
+                combine: vec![
+                    "the partials merged exactly, in the order given".into(),
+                    "finished as the job's pipeline says".into(),
+                ],
+                then: None,
+            }),
+            output: run::output_plan(&args.output, false),
+        };
+        return crate::explain::print(&plan, format);
+    }
+    let destination = Destination::for_options(&args.output, "rbag merge")?;
     let mut pieces = Vec::new();
     for source in &sources {
         pieces.push((source.name(), read_piece(source)?));

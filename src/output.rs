@@ -466,6 +466,14 @@ pub enum Destination {
         shown: String,
         path: PathBuf,
     },
+    /// `--expect`: written to a temporary file, then compared with the
+    /// golden file.
+    Expect {
+        golden: PathBuf,
+        shown: String,
+        temp: std::fs::File,
+        command: String,
+    },
 }
 
 /// Follow symbolic links from `path` to the path they end at (which may
@@ -488,6 +496,35 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
 }
 
 impl Destination {
+    /// The destination the output options name: `--expect FILE`, `-o
+    /// FILE`, or stdout. `command` names the output in a diff.
+    ///
+    /// # Errors
+    /// As [`Destination::open`]; a golden file that cannot be read.
+    pub fn for_options(
+        options: &crate::cli::OutputOptions,
+        command: &str,
+    ) -> Result<Destination, Error> {
+        let Some(golden) = &options.expect else {
+            return Destination::open(options.output.as_deref());
+        };
+        let shown = crate::input::display_bytes(golden.as_os_str().as_bytes());
+        let fail = |e: io::Error| Error::io(shown.clone(), e);
+        let meta = std::fs::metadata(golden).map_err(fail)?;
+        if meta.is_dir() {
+            return Err(Error::IsDirectory { path: shown });
+        }
+        rustix::fs::access(golden, rustix::fs::Access::READ_OK)
+            .map_err(|e| fail(io::Error::from(e)))?;
+        let temp = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
+        Ok(Destination::Expect {
+            golden: golden.clone(),
+            shown,
+            temp,
+            command: command.to_owned(),
+        })
+    }
+
     /// Prepare the destination, before any work, so that a bad `-o` path
     /// fails at once: resolve symbolic links, refuse what the user may not
     /// write (as `sort -o` does) and directories, and create the temporary
@@ -548,7 +585,7 @@ impl Destination {
     pub fn same_file(&self, other: &Destination) -> bool {
         let target = |d: &Destination| -> Option<PathBuf> {
             let path = match d {
-                Destination::Stdout => return None,
+                Destination::Stdout | Destination::Expect { .. } => return None,
                 Destination::Replace { target, .. } => target,
                 Destination::Through { path, .. } => path,
             };
@@ -585,6 +622,12 @@ impl Destination {
                     .map_err(|e| Error::io(shown.clone(), e))?;
                 Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
             }
+            Destination::Expect { temp, .. } => {
+                let file = temp
+                    .try_clone()
+                    .map_err(|e| Error::io("temporary file", e))?;
+                Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+            }
         }
     }
 
@@ -597,6 +640,7 @@ impl Destination {
             Destination::Replace { shown, .. } | Destination::Through { shown, .. } => {
                 Error::io(shown.clone(), err)
             }
+            Destination::Expect { .. } => Error::io("temporary file", err),
         }
     }
 
@@ -608,6 +652,23 @@ impl Destination {
     pub fn commit(self) -> Result<(), Error> {
         match self {
             Destination::Stdout | Destination::Through { .. } => Ok(()),
+            Destination::Expect {
+                golden,
+                shown,
+                mut temp,
+                command,
+            } => {
+                use std::io::{Read, Seek};
+                let mut output = Vec::new();
+                temp.rewind()
+                    .and_then(|()| temp.read_to_end(&mut output))
+                    .map_err(|e| Error::io("temporary file", e))?;
+                let expected = std::fs::read(&golden).map_err(|e| Error::io(shown.clone(), e))?;
+                match crate::expect::compare(&shown, &expected, &output, &command) {
+                    None => Ok(()),
+                    Some(report) => Err(Error::Different(report)),
+                }
+            }
             Destination::Replace {
                 shown,
                 target,

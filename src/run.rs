@@ -21,6 +21,7 @@ use crate::engine::{
     line_base,
 };
 use crate::error::Error;
+use crate::explain;
 use crate::input::block::{Block, BlockId};
 use crate::input::record::Records;
 use crate::input::{self, Source};
@@ -258,7 +259,48 @@ impl Job<'_> {
             self.input.byte_range,
         )?;
         let delimiter = if self.input.null { 0 } else { b'\n' };
-        let destination = Destination::open(self.output.output.as_deref())?;
+        let threads = plan::threads(self.exec.threads(), &inputs, self.input.blocksize);
+        let as_wordcount = wordcount_shape(&pipeline, kind);
+        let live = !pipeline.has_pipe();
+        let Pipeline { stages, reduce } = pipeline;
+        // A first `pluck .path` on JSON lines runs while parsing: only the
+        // plucked value is built, not the whole record.
+        let (lazy, stages) = match stages.split_first() {
+            Some((Stage::Pluck(Projection::Path { path, default }), rest))
+                if kind == InputKind::Json && !path.is_whole() =>
+            {
+                (Some((path.steps.clone(), default.clone())), rest.to_vec())
+            }
+            _ => (None, stages),
+        };
+
+        if let Some(format) = self.exec.explain {
+            let stages = match as_wordcount {
+                Some(lowercase) => wordcount::describe_stages(&Splitter::Words, lowercase),
+                None => describe_stages(lazy.as_ref(), &stages),
+            };
+            let plan = explain::Plan {
+                command: if field.is_some() { "freq" } else { "run" },
+                inputs: &inputs,
+                blocks: true,
+                block_size: self.input.blocksize,
+                threads,
+                records: if kind == InputKind::Json {
+                    "json"
+                } else {
+                    "text"
+                },
+                delimiter,
+                stages,
+                reduction: reduce
+                    .as_deref()
+                    .map(|r| describe_reduction(r, &self.output)),
+                output: output_plan(&self.output, reduce.is_none()),
+            };
+            return explain::print(&plan, format);
+        }
+
+        let destination = Destination::for_options(&self.output, self.command(field))?;
         let rejects = match &self.records.rejects {
             Some(path) => {
                 let rejects = Destination::open(Some(path))?;
@@ -272,19 +314,19 @@ impl Job<'_> {
             None => None,
         };
         let engine = Engine::new(EngineOptions {
-            threads: plan::threads(self.exec.threads(), &inputs, self.input.blocksize),
+            threads,
             block_size: self.input.blocksize,
             delimiter,
             count_records: self.exec.stats,
             strict_utf8: self.input.strict_utf8,
             // A command sees whole blocks: where they are cut must not
             // depend on how fast a pipe delivers.
-            live: !pipeline.has_pipe(),
+            live,
         })?;
         let total = known_total(&inputs);
         let progress = Progress::new(self.exec.progress, total);
 
-        if let Some(lowercase) = wordcount_shape(&pipeline, kind) {
+        if let Some(lowercase) = as_wordcount {
             let tokenizer = Tokenizer::new(Splitter::Words, lowercase, delimiter);
             let task = WordCount::new(tokenizer);
             let result = wordcount::count(&engine, &task, &inputs, &progress);
@@ -311,17 +353,6 @@ impl Job<'_> {
             return Ok(());
         }
 
-        let Pipeline { stages, reduce } = pipeline;
-        // A first `pluck .path` on JSON lines runs while parsing: only the
-        // plucked value is built, not the whole record.
-        let (lazy, stages) = match stages.split_first() {
-            Some((Stage::Pluck(Projection::Path { path, default }), rest))
-                if kind == InputKind::Json && !path.is_whole() =>
-            {
-                (Some((path.steps.clone(), default.clone())), rest.to_vec())
-            }
-            _ => (None, stages),
-        };
         let streaming_take = match reduce.as_deref() {
             None => Some(None),
             Some(r) if r.group.is_none() && r.rest.is_empty() => match r.reduce {
@@ -417,6 +448,15 @@ impl Job<'_> {
             print_stats(&stats, records_in, records_out, distinct, summary);
         }
         Ok(())
+    }
+
+    /// The command as a user typed it, for messages.
+    fn command(&self, field: Option<&str>) -> &'static str {
+        if field.is_some() {
+            "rbag freq"
+        } else {
+            "rbag run"
+        }
     }
 
     /// What identifies the job of a partial: the pipeline in canonical form
@@ -542,6 +582,149 @@ fn write_partial_acc(
     let mut rows = Vec::new();
     partial::write_acc(&acc, reduce, &mut rows);
     destination.write_with(|w| partial::write_partial(w, &header, &rows))
+}
+
+/// The stages a block goes through, and where each runs, for the plan.
+fn describe_stages(
+    lazy: Option<&(Vec<Step>, Option<Value>)>,
+    stages: &[Stage],
+) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    if let Some((steps, default)) = lazy {
+        let projection = Projection::Path {
+            path: Path {
+                steps: steps.clone(),
+            },
+            default: default.clone(),
+        };
+        out.push((
+            format!("pluck {projection}"),
+            "inside the JSON parser: only this value is built",
+        ));
+    }
+    let mut after_pipe = false;
+    for stage in stages {
+        let runs = match stage {
+            Stage::Pipe(_) => {
+                after_pipe = true;
+                "per block: the block's records through the command, its lines on"
+            }
+            _ if after_pipe => "per line of the command's output",
+            _ => "per record",
+        };
+        out.push((stage.to_string(), runs));
+    }
+    out
+}
+
+/// What each worker keeps for a reduction, for the plan.
+fn worker_state(reduce: &Reduce) -> String {
+    match reduce {
+        Reduce::Frequencies => "a table of counts per key".into(),
+        Reduce::Distinct => "a set of keys".into(),
+        Reduce::Count => "a count".into(),
+        Reduce::Sum | Reduce::Mean => "an exact sum (integers, and floats in fixed point)".into(),
+        Reduce::Var { .. } => "exact sums of the numbers and of their squares".into(),
+        Reduce::Summary => "exact sums, the smallest and the largest number".into(),
+        Reduce::Min => "the smallest record so far".into(),
+        Reduce::Max => "the largest record so far".into(),
+        Reduce::TopK {
+            k, bottom: false, ..
+        } => format!("the {k} largest records so far"),
+        Reduce::TopK {
+            k, bottom: true, ..
+        } => format!("the {k} smallest records so far"),
+        Reduce::Take(n) => format!("the first {n} records of its blocks"),
+    }
+}
+
+/// The reduction and how the workers' results combine, for the plan.
+fn describe_reduction(
+    reduction: &crate::pipeline::parse::Reduction,
+    options: &OutputOptions,
+) -> explain::ReductionPlan {
+    let reduce = &reduction.reduce;
+    let (name, partial) = match &reduction.group {
+        Some(group) => {
+            let mut parts = vec![format!("group {}", group.key)];
+            parts.extend(group.stages.iter().map(ToString::to_string));
+            parts.push(reduce.to_string());
+            (
+                parts.join(" | "),
+                format!("a table of groups, each with {}", worker_state(reduce)),
+            )
+        }
+        None => (reduce.to_string(), worker_state(reduce)),
+    };
+    let merge = match reduce {
+        Reduce::Frequencies | Reduce::Distinct => "the workers' tables merged exactly",
+        Reduce::Count => "the workers' counts added",
+        Reduce::Sum | Reduce::Mean | Reduce::Var { .. } | Reduce::Summary => {
+            "the workers' sums added exactly"
+        }
+        Reduce::Min | Reduce::Max => "the workers' records compared",
+        Reduce::TopK { .. } | Reduce::Take(_) => {
+            "the workers' records merged by value and input position"
+        }
+    };
+    let mut combine = vec![if reduction.group.is_some() {
+        format!("{merge}, group by group")
+    } else {
+        merge.to_owned()
+    }];
+    let last = match (&reduction.group, reduce) {
+        (Some(_), _) => match options.sort {
+            Some(SortOrder::Count) => "one row per group, by value (largest first), then key",
+            _ => "one row per group, by key bytes",
+        },
+        (None, Reduce::Frequencies) => match options.sort {
+            Some(SortOrder::Key) => "sorted by key bytes",
+            _ => "sorted by count (descending), then key bytes",
+        },
+        (None, Reduce::Distinct) => "sorted by key bytes",
+        (None, Reduce::Sum) => "the exact total, rounded once if it has floats",
+        (None, Reduce::Mean | Reduce::Var { .. } | Reduce::Summary) => {
+            "computed from the exact sums, rounded once"
+        }
+        (None, Reduce::TopK { .. }) => "the best records, ties in input order",
+        (None, Reduce::Take(_)) => "the first records in input order",
+        (None, Reduce::Count | Reduce::Min | Reduce::Max) => "the answer",
+    };
+    combine.push(last.into());
+    if options.partial {
+        combine = vec!["written as a partial result, unmerged".into()];
+    }
+    explain::ReductionPlan {
+        name,
+        partial,
+        combine,
+        then: (!reduction.rest.is_empty()).then(|| reduction.rest.to_string()),
+    }
+}
+
+/// Where and how the output goes, for the plan; `streaming` says the
+/// records go out in input order as they are ready.
+pub fn output_plan(options: &OutputOptions, streaming: bool) -> explain::OutputPlan {
+    let order = match (streaming, options.sort) {
+        (true, _) => Some("records in input order, as they are ready".to_owned()),
+        (false, Some(SortOrder::Key)) => Some("by key".to_owned()),
+        (false, Some(SortOrder::Count)) => Some("by count or value".to_owned()),
+        (false, None) => None,
+    };
+    explain::OutputPlan {
+        format: format!("{:?}", options.format()).to_lowercase(),
+        order,
+        top: options.top,
+        min_count: options.min_count,
+        to: options.output.as_ref().map_or_else(
+            || "stdout".to_owned(),
+            |p| crate::input::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str())),
+        ),
+        partial: options.partial,
+        expect: options.expect.as_ref().map(|p| {
+            crate::input::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()))
+        }),
+    }
 }
 
 /// The total size of the inputs, when every one is known.

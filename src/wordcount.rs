@@ -102,10 +102,39 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         args.input.decompress.to_input(),
         args.input.byte_range,
     )?;
-    let destination = Destination::open(args.output.output.as_deref())?;
+    let threads = plan::threads(args.exec.threads(), &inputs, args.input.blocksize);
+    if let Some(format) = args.exec.explain {
+        let mut combine = vec!["the workers' tables merged into one".to_owned()];
+        if args.words.min_len > 0 || !stopwords.is_empty() {
+            combine.push("short words and stopwords left out".into());
+        }
+        combine.push(match args.output.sort {
+            Some(crate::cli::SortOrder::Key) => "sorted by key bytes".into(),
+            _ => "sorted by count (descending), then key bytes".into(),
+        });
+        let plan = crate::explain::Plan {
+            command: "wordcount",
+            inputs: &inputs,
+            blocks: true,
+            block_size: args.input.blocksize,
+            threads,
+            records: "text",
+            delimiter,
+            stages: describe_stages(&splitter, lowercase),
+            reduction: Some(crate::explain::ReductionPlan {
+                name: "frequencies".into(),
+                partial: "a table of counts per word".into(),
+                combine,
+                then: None,
+            }),
+            output: crate::run::output_plan(&args.output, false),
+        };
+        return crate::explain::print(&plan, format);
+    }
+    let destination = Destination::for_options(&args.output, "rbag wordcount")?;
 
     let engine = Engine::new(EngineOptions {
-        threads: plan::threads(args.exec.threads(), &inputs, args.input.blocksize),
+        threads,
         block_size: args.input.blocksize,
         delimiter,
         count_records: args.exec.stats,
@@ -161,6 +190,27 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// The stages of a word count, for the plan.
+pub fn describe_stages(splitter: &Splitter, lowercase: bool) -> Vec<(String, &'static str)> {
+    let split = match splitter {
+        Splitter::Words => {
+            "words: Unicode letters, marks, digits, '_' and inner apostrophes".to_owned()
+        }
+        Splitter::Whitespace => "words: runs of anything but white space".to_owned(),
+        Splitter::Pattern(regex) => {
+            format!("words: the matches of /{}/ in each record", regex.as_str())
+        }
+    };
+    let mut stages = vec![(split, "per block, 64 bytes at a time where it is ASCII")];
+    if lowercase {
+        stages.push((
+            "lower: the full Unicode lowercase of each word".into(),
+            "per word",
+        ));
+    }
+    stages
 }
 
 /// What identifies a word count for partials: every option that changes

@@ -2,6 +2,7 @@
 
 mod behavior;
 mod determinism;
+mod explain;
 mod fuzz_regressions;
 mod golden;
 mod hostile;
