@@ -19,16 +19,6 @@ one sorted table. The output is byte-identical whatever the thread count, the \
 block size or the way the input arrives (file or pipe), so it can be diffed \
 against a golden file in CI.";
 
-const AFTER_HELP: &str = "\
-Examples:
-  rbag wordcount book.txt                  count words, most frequent first
-  rbag wordcount book.txt --top 10         only the ten most frequent
-  cat *.txt | rbag wordcount --format csv  read standard input, write CSV
-  rbag wordcount 'logs/*.txt' -o counts.tsv  rbag expands the quoted glob
-
-Exit status: 0 success (also when a reader such as `head` closes the pipe),
-1 runtime error (missing file, I/O, bad data), 2 usage error.";
-
 const WORDCOUNT_LONG_ABOUT: &str = "\
 Count the words of the input and print each distinct word with its count, most \
 frequent first (ties in byte order of the word).
@@ -43,14 +33,6 @@ or --pattern to say what a word is with a regular expression.
 Input is read in blocks cut at line boundaries and counted in parallel; the \
 output does not depend on --threads or --blocksize.";
 
-const WORDCOUNT_AFTER_HELP: &str = "\
-Examples:
-  rbag wordcount book.txt
-  rbag wordcount --split whitespace --keep-case book.txt
-  rbag wordcount --pattern '[0-9]+' access.log --top 5
-  rbag wordcount --stopwords stop.txt --min-len 3 book.txt --format jsonl
-  zcat big.txt.gz | rbag wordcount -j 8 | head";
-
 /// The rbag command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -58,7 +40,7 @@ Examples:
     version,
     about = ABOUT,
     long_about = LONG_ABOUT,
-    after_help = AFTER_HELP,
+    after_help = crate::examples::help("rbag"),
     max_term_width = 100,
     propagate_version = true,
     arg_required_else_help = true
@@ -98,27 +80,27 @@ pub enum Command {
     /// Count words, most frequent first
     #[command(
         long_about = WORDCOUNT_LONG_ABOUT,
-        after_help = WORDCOUNT_AFTER_HELP
+        after_help = crate::examples::help("wordcount")
     )]
     Wordcount(WordcountArgs),
 
     /// Run a bag pipeline: map, filter, flatten, then reduce
     #[command(
         long_about = RUN_LONG_ABOUT,
-        after_help = RUN_AFTER_HELP,
-        after_long_help = PIPELINE_HELP
+        after_help = crate::examples::help("run"),
+        after_long_help = format!("{}\n\n{PIPELINE_HELP}", crate::examples::help("run"))
     )]
     Run(RunArgs),
 
     /// Count how often each record (or JSON field) occurs
-    #[command(long_about = FREQ_LONG_ABOUT, after_help = FREQ_AFTER_HELP)]
+    #[command(long_about = FREQ_LONG_ABOUT, after_help = crate::examples::help("freq"))]
     Freq(FreqArgs),
 
     /// Combine partial results (--partial) into the final output
     #[command(
         long_about = MERGE_LONG_ABOUT,
-        after_help = MERGE_AFTER_HELP,
-        after_long_help = PARTIAL_FORMAT_HELP
+        after_help = crate::examples::help("merge"),
+        after_long_help = format!("{}\n\n{PARTIAL_FORMAT_HELP}", crate::examples::help("merge"))
     )]
     Merge(MergeArgs),
 }
@@ -162,13 +144,6 @@ CR as \\\\, \\t, \\n, \\r. The rows, in a canonical order:
   topk, bottomk        RANK KIND RECORD, best first (RANK: JSON, or -)
   take, no reduction   KIND RECORD, in input order
   group                group KIND KEY, the group's rows, end-group";
-
-const MERGE_AFTER_HELP: &str = "\
-Examples:
-  rbag wordcount --partial --byte-range 0:500000 big.txt > a.partial
-  rbag wordcount --partial --byte-range 500000: big.txt > b.partial
-  rbag merge a.partial b.partial --top 10      the same as rbag wordcount big.txt --top 10
-  cat *.partial | rbag merge --partial > all.partial";
 
 /// Arguments of `rbag merge`.
 #[derive(Debug, Args)]
@@ -227,15 +202,6 @@ and the records that come out are either reduced (frequencies, count, sum, \
 The pipeline is one argument: quote it for the shell with single quotes, and \
 write regexes as /.../ and strings as \"...\" inside it. It is checked before \
 any input is read.";
-
-const RUN_AFTER_HELP: &str = "\
-Examples:
-  rbag run 'words | lower | frequencies' book.txt      the same as rbag wordcount
-  rbag run 'pluck .user.lang | frequencies' tweets.jsonl
-  rbag run 'filter .age >= 30 | pluck .name | take 5' people.jsonl
-  rbag run 'extract /status=(\\d+)/ | frequencies' app.log
-  rbag run 'len | mean' book.txt
-See 'rbag run --help' for every stage.";
 
 /// The pipeline language, for `rbag run --help` and the man pages.
 pub const PIPELINE_HELP: &str = "\
@@ -323,12 +289,6 @@ Count how often each record occurs: each line of text, or each JSON value \
 (equal values count together whatever the order of their keys), or with \
 --field the value at a JSON path. The same as rbag run 'frequencies' (or \
 'pluck PATH | frequencies').";
-
-const FREQ_AFTER_HELP: &str = "\
-Examples:
-  rbag freq access.log --top 10
-  rbag freq --field .user.lang tweets.jsonl
-  rbag freq --field .status --format jsonl events.ndjson";
 
 /// Arguments of `rbag run`.
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! they cannot drift from `--help`. `man/*.1` are committed copies, checked
 //! current by a test.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use clap::CommandFactory;
@@ -69,7 +70,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
 
 /// A section of hand-written text: a title and paragraphs, each paragraph a
 /// list of (bold?, text) runs.
-type Section = (&'static str, Vec<Vec<(bool, &'static str)>>);
+type Section = (&'static str, Vec<Vec<(bool, Cow<'static, str>)>>);
 
 /// A section printed as preformatted text (the pipeline reference).
 type Verbatim = (&'static str, &'static str);
@@ -107,7 +108,13 @@ fn render_man_with(cmd: &clap::Command, extra: &[Section], verbatim: &[Verbatim]
             }
             let runs: Vec<_> = paragraph
                 .iter()
-                .map(|&(is_bold, text)| if is_bold { bold(text) } else { roman(text) })
+                .map(|(is_bold, text)| {
+                    if *is_bold {
+                        bold(text.as_ref())
+                    } else {
+                        roman(text.as_ref())
+                    }
+                })
                 .collect();
             roff.text(runs);
         }
@@ -119,36 +126,53 @@ fn render_man_with(cmd: &clap::Command, extra: &[Section], verbatim: &[Verbatim]
     out
 }
 
+fn paragraph(runs: &[(bool, &'static str)]) -> Vec<(bool, Cow<'static, str>)> {
+    runs.iter().map(|&(b, t)| (b, Cow::Borrowed(t))).collect()
+}
+
 fn exit_status() -> Section {
     (
         "EXIT STATUS",
         vec![
-            vec![
+            paragraph(&[
                 (true, "0"),
                 (
                     false,
                     "  success, including when a reader such as head(1) closes the pipe early.",
                 ),
-            ],
-            vec![
+            ]),
+            paragraph(&[
                 (true, "1"),
                 (
                     false,
-                    "  runtime error: a missing or unreadable file, a directory, an I/O error, bad data. Nothing is written to standard output, and an -o file is left as it was.",
+                    "  runtime error: a missing or unreadable file, a directory, an I/O error, bad data, partials that cannot be merged. A reduction writes nothing to standard output, and an -o file is left as it was; a pipeline without a reduction has written the records before the bad one.",
                 ),
-            ],
-            vec![
+            ]),
+            paragraph(&[
                 (true, "2"),
                 (
                     false,
-                    "  usage error: an unknown flag, a bad size, a bad regular expression.",
+                    "  usage error: an unknown flag, a bad size, a pipeline that does not parse.",
                 ),
-            ],
-            vec![(true, "130"), (false, "  interrupted.")],
-            vec![(
+            ]),
+            paragraph(&[
+                (true, "3"),
+                (
+                    false,
+                    "  --expect found a difference (a diff is on standard error).",
+                ),
+            ]),
+            paragraph(&[
+                (true, "128+N"),
+                (
+                    false,
+                    "  ended by signal N (130 for Ctrl-C); no temporary file is left.",
+                ),
+            ]),
+            paragraph(&[(
                 false,
                 "Messages go to standard error as rbag: PATH:LINE:COL: what went wrong.",
-            )],
+            )]),
         ],
     )
 }
@@ -156,163 +180,34 @@ fn exit_status() -> Section {
 fn determinism() -> Section {
     (
         "DETERMINISM",
-        vec![vec![(
+        vec![paragraph(&[(
             false,
-            "For the same input bytes and options, the output is byte-identical whatever --threads, whatever --blocksize, and whether the input is a file or a pipe. Tables are ordered by count descending, then by the bytes of the key ascending (or by key alone with --sort key); no locale is ever read. Output can therefore be diffed against a golden file.",
-        )]],
+            "For the same input bytes and options, the output is byte-identical whatever --threads, whatever --blocksize, whether the input is a file, a pipe or compressed, and whether it was counted in one run or as partials merged with rbag merge. Tables are ordered by count descending, then by the bytes of the key ascending (or by key alone with --sort key); no locale is ever read. Output can therefore be diffed against a golden file (see --expect).",
+        )])],
+    )
+}
+
+/// The EXAMPLES section of a page, from the examples `--help` shows too.
+fn examples(command: &str) -> Section {
+    (
+        "EXAMPLES",
+        crate::examples::of(command)
+            .map(|e| {
+                vec![
+                    (true, Cow::Borrowed(e.line)),
+                    (false, Cow::Owned(format!("  {}.", e.what))),
+                ]
+            })
+            .collect(),
     )
 }
 
 fn root_sections() -> Vec<Section> {
-    vec![
-        (
-            "EXAMPLES",
-            vec![
-                vec![
-                    (true, "rbag wordcount book.txt"),
-                    (false, "  count words, most frequent first."),
-                ],
-                vec![
-                    (true, "rbag wordcount 'logs/*.txt' --top 20 --format jsonl"),
-                    (
-                        false,
-                        "  the twenty most frequent words of many files, as JSON lines.",
-                    ),
-                ],
-                vec![
-                    (true, "cat book.txt | rbag wordcount | head"),
-                    (
-                        false,
-                        "  read standard input; closing the pipe early is not an error.",
-                    ),
-                ],
-            ],
-        ),
-        determinism(),
-        exit_status(),
-    ]
+    vec![examples("rbag"), determinism(), exit_status()]
 }
 
 fn subcommand_sections(name: &str) -> Vec<Section> {
-    let examples: Section = match name {
-        "wordcount" => (
-            "EXAMPLES",
-            vec![
-                vec![
-                    (true, "rbag wordcount book.txt"),
-                    (false, "  Unicode words, lowercased, most frequent first."),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag wordcount --split whitespace --keep-case book.txt",
-                    ),
-                    (false, "  split on white space only and keep case."),
-                ],
-                vec![
-                    (true, "rbag wordcount --pattern '[0-9]+' access.log --top 5"),
-                    (false, "  the five most frequent numbers."),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag wordcount --stopwords stop.txt --min-len 3 book.txt -o counts.tsv",
-                    ),
-                    (
-                        false,
-                        "  leave out stopwords and short words; write counts.tsv atomically.",
-                    ),
-                ],
-            ],
-        ),
-        "run" => (
-            "EXAMPLES",
-            vec![
-                vec![
-                    (true, "rbag run 'words | lower | frequencies' book.txt"),
-                    (false, "  the same bytes as rbag wordcount book.txt."),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag run 'pluck .user.lang | frequencies' tweets.jsonl",
-                    ),
-                    (false, "  how often each language occurs."),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag run 'filter .age >= 30 | pluck .name | take 5' people.jsonl",
-                    ),
-                    (
-                        false,
-                        "  the names of the first five people aged 30 or more; reading stops once they are found.",
-                    ),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag run 'extract /status=(\\d+)/ | frequencies' app.log",
-                    ),
-                    (false, "  status codes of a log, most frequent first."),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag run 'pluck .bytes | sum' --skip-bad-lines --rejects bad.jsonl events.jsonl",
-                    ),
-                    (
-                        false,
-                        "  an exact sum, skipping lines that are not JSON and keeping them in bad.jsonl.",
-                    ),
-                ],
-            ],
-        ),
-        "freq" => (
-            "EXAMPLES",
-            vec![
-                vec![
-                    (true, "rbag freq access.log --top 10"),
-                    (false, "  the ten most frequent lines."),
-                ],
-                vec![
-                    (true, "rbag freq --field .user.lang tweets.jsonl"),
-                    (false, "  how often each value of a JSON field occurs."),
-                ],
-            ],
-        ),
-        "merge" => (
-            "EXAMPLES",
-            vec![
-                vec![
-                    (
-                        true,
-                        "rbag wordcount --partial --byte-range 0:1000000 big.txt > a.partial",
-                    ),
-                    (
-                        false,
-                        "  count the records that start in the first megabyte;",
-                    ),
-                ],
-                vec![
-                    (
-                        true,
-                        "rbag wordcount --partial --byte-range 1000000: big.txt > b.partial",
-                    ),
-                    (false, "  the rest (on another machine, say);"),
-                ],
-                vec![
-                    (true, "rbag merge a.partial b.partial --top 10"),
-                    (
-                        false,
-                        "  the same bytes as rbag wordcount big.txt --top 10.",
-                    ),
-                ],
-            ],
-        ),
-        _ => ("EXAMPLES", vec![]),
-    };
-    vec![examples, determinism(), exit_status()]
+    vec![examples(name), determinism(), exit_status()]
 }
 
 #[cfg(test)]

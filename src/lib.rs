@@ -8,6 +8,7 @@ pub mod cli;
 pub mod counts;
 pub mod engine;
 pub mod error;
+pub mod examples;
 pub mod expect;
 pub mod explain;
 #[doc(hidden)]

@@ -10,8 +10,27 @@ use clap::error::ErrorKind;
 use rbag::cli::Cli;
 use rbag::error::EXIT_USAGE;
 
+/// What a bare `rbag` prints on stderr: the commands, two examples, and
+/// where to read more.
+const SHORT_USAGE: &str = "\
+rbag: parallel, deterministic word and record counts for the shell
+
+Usage: rbag <COMMAND> [OPTIONS] [FILE]...
+Commands: wordcount, freq, run, merge
+
+Examples:
+  rbag wordcount book.txt --top 10
+  rbag run 'pluck .user.lang | frequencies' tweets.jsonl
+
+'rbag --help' and 'rbag COMMAND --help' tell more (man rbag too).
+";
+
 fn main() -> ExitCode {
     rbag::interrupt::install();
+    if std::env::args_os().len() <= 1 {
+        let _ = std::io::stderr().write_all(SHORT_USAGE.as_bytes());
+        return ExitCode::from(EXIT_USAGE);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),

@@ -2,6 +2,7 @@
 
 mod behavior;
 mod determinism;
+mod examples;
 mod explain;
 mod fuzz_regressions;
 mod golden;
@@ -10,4 +11,5 @@ mod language;
 mod man;
 mod numbers;
 mod partials;
+mod progress;
 mod util;
