@@ -1,0 +1,92 @@
+"""The driver on a local cluster of 2 workers: its output is byte for
+byte rbag's on one machine, and a failing task fails the job with rbag's
+own message and the range."""
+
+import random
+import subprocess
+import sys
+
+import pytest
+
+
+def single(rbag, argv, cwd):
+    return subprocess.run([rbag, *argv], cwd=cwd, capture_output=True, check=False)
+
+
+def driver(rbag, argv, cwd):
+    cmd = [sys.executable, "-m", "rbag_dask", *argv, "--workers", "2", "--rbag", rbag]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
+
+
+def same_as_rbag(rbag, argv, cwd, driver_only=()):
+    one = single(rbag, argv, cwd)
+    assert one.returncode == 0, one.stderr
+    many = driver(rbag, [*argv, *driver_only], cwd)
+    assert many.returncode == 0, many.stderr.decode()
+    assert many.stdout == one.stdout
+    return many
+
+
+def test_wordcount_over_several_files_one_split_into_many_ranges(rbag, fixtures):
+    many = same_as_rbag(
+        rbag,
+        ["wordcount", "genesis.txt", "unicode.txt", "genesis.txt.gz", "--top", "20"],
+        fixtures,
+        driver_only=["--blocksize", "300", "--verbose"],
+    )
+    log = many.stderr.decode()
+    # genesis.txt (3036 bytes) in ranges of 300: 11 tasks; the .gz file whole.
+    assert log.count("genesis.txt, bytes ") == 11, log
+    assert "genesis.txt.gz, whole" in log
+    assert "dashboard at http" in log
+
+
+def test_freq_field_on_json_lines(rbag, fixtures):
+    same_as_rbag(
+        rbag,
+        ["freq", "--field", ".user.lang", "events.jsonl", "requests.jsonl", "--format", "jsonl"],
+        fixtures,
+        driver_only=["--blocksize", "100"],
+    )
+
+
+def test_sum_and_mean_of_floats(rbag, tmp_path):
+    rng = random.Random(7)
+    lines = [f'{{"x": {rng.uniform(-1e6, 1e6)!r}, "k": "{rng.choice("abc")}"}}\n' for _ in range(2000)]
+    (tmp_path / "floats.jsonl").write_text("".join(lines))
+    for pipeline in ["pluck .x | sum", "pluck .x | mean", "group .k | pluck .x | std"]:
+        same_as_rbag(rbag, ["run", pipeline, "floats.jsonl"], tmp_path, driver_only=["--blocksize", "4096"])
+
+
+def test_a_pipeline_without_a_reduction_streams_in_input_order(rbag, fixtures):
+    same_as_rbag(
+        rbag,
+        ["run", "filter .status >= 300 or .score > 2 | pluck [.path, .status]", "requests.jsonl", "events.jsonl"],
+        fixtures,
+        driver_only=["--blocksize", "90"],
+    )
+
+
+def test_a_task_that_fails_on_bad_json_fails_the_job(rbag, fixtures):
+    failed = driver(rbag, ["run", "pluck .a | count", "bad.jsonl", "--blocksize", "20"], fixtures)
+    assert failed.returncode == 1
+    err = failed.stderr.decode()
+    assert "rbag: bad.jsonl:3:9: invalid JSON: trailing comma" in err, err
+    assert "the task for bad.jsonl, bytes 0-20 failed" in err, err
+    assert failed.stdout == b""
+
+
+def test_output_options_go_to_the_final_merge(rbag, fixtures, tmp_path):
+    out = tmp_path / "counts.tsv"
+    done = driver(rbag, ["wordcount", "genesis.txt", "--top", "3", "-o", str(out), "--blocksize", "1000"], fixtures)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == single(rbag, ["wordcount", "genesis.txt", "--top", "3"], fixtures).stdout
+    golden = fixtures / "golden" / "genesis-top8-wrong.tsv"
+    differs = driver(rbag, ["wordcount", "genesis.txt", "--top", "8", "--expect", str(golden)], fixtures)
+    assert differs.returncode == 3
+    assert b"+++ rbag merge (output)" in differs.stderr
+
+
+@pytest.mark.parametrize("argv", [["wordcount", "-"], ["wordcount", "--byte-range", "0:9", "genesis.txt"]])
+def test_usage_errors_exit_2(rbag, fixtures, argv):
+    assert driver(rbag, argv, fixtures).returncode == 2
