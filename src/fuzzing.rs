@@ -299,6 +299,54 @@ fn run_pipelines(item: Item<'_>) {
     }
 }
 
+/// `rbag merge` input: arbitrary bytes as a partial (or a plain table)
+/// are read, merged and finished, or refused with a line number; never a
+/// panic. Rows that do read write back as the same rows.
+pub fn merge_input(data: &[u8]) {
+    let _ = crate::partial::read_table(&mut &data[..]);
+    let Ok(Ok(Some(parts))) = crate::partial::read_parts(&mut &data[..]) else {
+        return;
+    };
+    for part in parts {
+        let kind = if part.header.input == "json" {
+            InputKind::Json
+        } else {
+            InputKind::Text
+        };
+        let Ok(pipeline) = parse_pipeline(&part.header.pipeline, kind) else {
+            continue;
+        };
+        let mut rows = crate::partial::Rows::new(&part.rows, part.first_line, 0);
+        let Some(reduction) = pipeline.reduce else {
+            let _ = crate::partial::read_records(&mut rows);
+            continue;
+        };
+        let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
+        let Ok(acc) = crate::partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped())
+        else {
+            continue;
+        };
+        let mut written = Vec::new();
+        crate::partial::write_acc(&acc, &reducer.reduce, &mut written);
+        let lines: Vec<Vec<u8>> = written
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        let again = crate::partial::read_acc(
+            &mut crate::partial::Rows::new(&lines, 1, 0),
+            &reducer.reduce,
+            reducer.is_grouped(),
+        )
+        .expect("what rbag writes, rbag reads");
+        let mut rewritten = Vec::new();
+        crate::partial::write_acc(&again, &reducer.reduce, &mut rewritten);
+        assert_eq!(rewritten, written, "rows round-trip");
+        let other = acc.clone().merge(again, &reducer.reduce);
+        let _ = other.finish(&reducer.reduce);
+    }
+}
+
 /// Decompression of arbitrary bytes in each format: data or an error,
 /// never a panic or a hang, and cutting the output into blocks loses
 /// nothing.

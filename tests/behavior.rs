@@ -425,3 +425,42 @@ fn streaming_over_many_files_finishes() {
     assert_eq!(text.expect("rbag run hung on many files"), expected);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// A live pipe (`tail -f log | rbag run 'filter /ERROR/'`): each match is
+/// printed while the input stays open, long before a block fills.
+#[test]
+fn a_live_pipe_prints_each_match_while_the_input_is_open() {
+    let mut child = rbag()
+        .args(["run", "filter /ERROR/"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = lines_tx.send(line.unwrap());
+        }
+    });
+    let wait = std::time::Duration::from_secs(20);
+    stdin.write_all(b"fine\n12:00 ERROR disk full\n").unwrap();
+    assert_eq!(
+        lines_rx
+            .recv_timeout(wait)
+            .expect("no output while the pipe was open"),
+        "12:00 ERROR disk full"
+    );
+    stdin
+        .write_all(b"fine again\n12:01 ERROR disk still full\n")
+        .unwrap();
+    assert_eq!(
+        lines_rx
+            .recv_timeout(wait)
+            .expect("the second match did not come"),
+        "12:01 ERROR disk still full"
+    );
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

@@ -10,11 +10,12 @@ type Check = (&'static str, fn(&[u8]));
 #[test]
 fn inputs_the_fuzzers_found_still_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
-    let checks: [Check; 4] = [
+    let checks: [Check; 5] = [
         ("block_cut", rbag::fuzzing::block_cut),
         ("pipeline_parse", rbag::fuzzing::pipeline_parse),
         ("json_line", rbag::fuzzing::json_line),
         ("decompress", rbag::fuzzing::decompress),
+        ("merge_input", rbag::fuzzing::merge_input),
     ];
     let mut replayed = 0;
     for (target, check) in checks {
