@@ -169,16 +169,8 @@ pub struct MergeExec {
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
-    /// Print the plan instead of merging: text, json or dot.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "text"
-    )]
-    pub explain: Option<crate::explain::ExplainFormat>,
+    #[command(flatten)]
+    pub plan: PlanOption,
 }
 
 impl MergeExec {
@@ -558,6 +550,13 @@ pub struct ExecOptions {
     #[arg(long)]
     pub stats: bool,
 
+    #[command(flatten)]
+    pub plan: PlanOption,
+}
+
+/// `--explain`, for every command.
+#[derive(Debug, Args)]
+pub struct PlanOption {
     /// Print the plan instead of running it: the inputs with their sizes,
     /// compression and blocks, the threads, the stages fused per block, the
     /// reduction and how partial results combine, the output. As text, as

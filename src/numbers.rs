@@ -66,14 +66,6 @@ impl Number {
     }
 
     /// An exact integer.
-    pub fn from_i128(value: i128) -> Number {
-        match i64::try_from(value) {
-            Ok(small) => Number::Int(small),
-            Err(_) => Number::Big(value.to_string().into_boxed_str()),
-        }
-    }
-
-    /// An exact integer.
     pub fn from_bigint(value: &BigInt) -> Number {
         match value.to_i64() {
             Some(small) => Number::Int(small),
@@ -88,11 +80,6 @@ impl Number {
             Number::Big(digits) => digits.parse().ok(),
             Number::Float(_) => None,
         }
-    }
-
-    /// Whether the number was written as an integer.
-    pub fn is_integer(&self) -> bool {
-        !matches!(self, Number::Float(_))
     }
 
     /// The nearest double (for messages and the like, never for sums).

@@ -14,7 +14,7 @@ use crate::json::{Number, Value};
 use crate::numbers::{ExactSum, SumError};
 use crate::pipeline::eval::{Dropped, Evaluator, StageError, number_of, project_opt, shorten};
 use crate::pipeline::item::{Item, KeyKind, View};
-use crate::pipeline::parse::{Group, Key, Projection, Reduce};
+use crate::pipeline::parse::{Group, Key, Reduce};
 
 /// A record's place in the input: source (or part), block, and the order of
 /// the record (or of the items a flatten made of it) in the block. Order of
@@ -581,14 +581,6 @@ pub fn ranked_in_order(mut kept: Vec<Ranked>, reduce: &Reduce) -> Vec<Ranked> {
     prune_ranked(&mut kept, k, bottom);
     kept.sort_by(|a, b| ranked_order(a, b, bottom));
     kept
-}
-
-/// The projection `topk ... by` ranks by, for display.
-pub fn by_of(reduce: &Reduce) -> Option<&Projection> {
-    match reduce {
-        Reduce::TopK { by, .. } => by.as_ref(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -274,7 +274,7 @@ impl Job<'_> {
             _ => (None, stages),
         };
 
-        if let Some(format) = self.exec.explain {
+        if let Some(format) = self.exec.plan.explain {
             let stages = match as_wordcount {
                 Some(lowercase) => wordcount::describe_stages(&Splitter::Words, lowercase),
                 None => describe_stages(lazy.as_ref(), &stages),
@@ -795,13 +795,11 @@ fn into_bag(
         }
         Outcome::Rows(rows) => table_bag(rows, key_value, count),
         Outcome::Groups {
-            mut rows,
+            rows,
             summary,
             ordered,
         } => {
-            if !ordered {
-                output::arrange_groups(&mut rows, options.sort.unwrap_or(SortOrder::Key));
-            }
+            let rows = in_group_order(rows, ordered, options);
             let items = rows
                 .iter()
                 .map(|r| {
@@ -817,6 +815,19 @@ fn into_bag(
         Outcome::Scalar(item) => (vec![item], None),
         Outcome::Summary(value) => (vec![Item::value(value)], None),
     }
+}
+
+/// Group rows in their output order: as a later stage left them, or by
+/// `--sort` (by key unless told otherwise).
+fn in_group_order(
+    mut rows: Vec<GroupRow>,
+    ordered: bool,
+    options: &OutputOptions,
+) -> Vec<GroupRow> {
+    if !ordered {
+        output::arrange_groups(&mut rows, options.sort.unwrap_or(SortOrder::Key));
+    }
+    rows
 }
 
 fn table_bag(
@@ -1002,13 +1013,11 @@ pub fn print_result(
             Ok(distinct)
         }
         Outcome::Groups {
-            mut rows,
+            rows,
             summary,
             ordered,
         } => {
-            if !ordered {
-                output::arrange_groups(&mut rows, options.sort.unwrap_or(SortOrder::Key));
-            }
+            let mut rows = in_group_order(rows, ordered, options);
             rows.truncate(top(rows.len()));
             let distinct = rows.len();
             destination

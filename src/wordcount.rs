@@ -103,7 +103,7 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         args.input.byte_range,
     )?;
     let threads = plan::threads(args.exec.threads(), &inputs, args.input.blocksize);
-    if let Some(format) = args.exec.explain {
+    if let Some(format) = args.exec.plan.explain {
         let mut combine = vec!["the workers' tables merged into one".to_owned()];
         if args.words.min_len > 0 || !stopwords.is_empty() {
             combine.push("short words and stopwords left out".into());

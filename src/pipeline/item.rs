@@ -124,11 +124,6 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// A copy that owns its data.
-    pub fn to_owned_item(&self) -> Item<'static> {
-        self.clone().into_owned()
-    }
-
     /// The total order of records (see [`View::total_cmp`]).
     pub fn total_cmp(&self, other: &Item<'_>) -> Ordering {
         self.view().total_cmp(other.view())

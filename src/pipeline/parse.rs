@@ -531,6 +531,29 @@ impl Parser {
             .map_or_else(|| "the end of the pipeline".into(), Tok::describe)
     }
 
+    /// Items separated by commas up to `close` (the opening bracket is
+    /// already taken), each read by `item`.
+    fn list<T>(
+        &mut self,
+        close: Tok,
+        expected: &str,
+        mut item: impl FnMut(&mut Self) -> Parsed<T>,
+    ) -> Parsed<Vec<T>> {
+        let mut items = Vec::new();
+        if self.peek() != Some(&close) {
+            loop {
+                items.push(item(self)?);
+                if self.peek() == Some(&Tok::Comma) {
+                    self.next += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        self.expect(close, expected)?;
+        Ok(items)
+    }
+
     fn expect(&mut self, tok: Tok, what: &str) -> Parsed<()> {
         if self.peek() == Some(&tok) {
             self.next += 1;
@@ -901,18 +924,9 @@ impl Parser {
                 Ok(Projection::Path { path, default })
             }
             Some(Tok::LBracket) => {
-                let mut items = Vec::new();
-                if self.peek() != Some(&Tok::RBracket) {
-                    loop {
-                        items.push(self.projection(what)?);
-                        if self.peek() == Some(&Tok::Comma) {
-                            self.next += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-                self.expect(Tok::RBracket, "',' or ']' in the list of paths")?;
+                let items = self.list(Tok::RBracket, "',' or ']' in the list of paths", |p| {
+                    p.projection(what)
+                })?;
                 Ok(Projection::Array(items))
             }
             other => Err((
@@ -936,39 +950,21 @@ impl Parser {
             Some(Tok::Name(n)) if n == "false" => Ok(Value::Bool(false)),
             Some(Tok::Name(n)) if n == "null" => Ok(Value::Null),
             Some(Tok::LBracket) => {
-                let mut items = Vec::new();
-                if self.peek() != Some(&Tok::RBracket) {
-                    loop {
-                        items.push(self.literal("a value in the array")?);
-                        if self.peek() == Some(&Tok::Comma) {
-                            self.next += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-                self.expect(Tok::RBracket, "',' or ']' in the array")?;
+                let items = self.list(Tok::RBracket, "',' or ']' in the array", |p| {
+                    p.literal("a value in the array")
+                })?;
                 Ok(Value::Array(items))
             }
             Some(Tok::LBrace) => {
-                let mut members = Vec::new();
-                if self.peek() != Some(&Tok::RBrace) {
-                    loop {
-                        let at = self.here();
-                        let key = match self.take().map(|t| t.tok) {
-                            Some(Tok::Str(s)) => s,
-                            _ => return Err((at, "expected a string key in the object".into())),
-                        };
-                        self.expect(Tok::Colon, "':' after the key")?;
-                        members.push((key, self.literal("a value in the object")?));
-                        if self.peek() == Some(&Tok::Comma) {
-                            self.next += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-                self.expect(Tok::RBrace, "',' or '}' in the object")?;
+                let members = self.list(Tok::RBrace, "',' or '}' in the object", |p| {
+                    let at = p.here();
+                    let key = match p.take().map(|t| t.tok) {
+                        Some(Tok::Str(s)) => s,
+                        _ => return Err((at, "expected a string key in the object".into())),
+                    };
+                    p.expect(Tok::Colon, "':' after the key")?;
+                    Ok((key, p.literal("a value in the object")?))
+                })?;
                 Ok(Value::object(members))
             }
             other => Err((
