@@ -17,7 +17,7 @@ use crate::cli::MergeArgs;
 use crate::error::Error;
 use crate::input::{self, Source};
 use crate::output::Destination;
-use crate::partial::{self, Header, Part, Rows};
+use crate::partial::{self, Header, Part, Rows, Tally};
 use crate::pipeline::parse::{self, InputKind, Pipeline, Reduce};
 use crate::reduce::{Acc, Outcome, Reducer};
 use crate::run::{self, Summary};
@@ -45,7 +45,7 @@ pub fn run(args: MergeArgs) -> Result<(), Error> {
             range_start: 0,
         });
     }
-    if let Some(format) = args.exec.explain {
+    if let Some(format) = args.exec.plan.explain {
         let plan = crate::explain::Plan {
             command: "merge",
             inputs: &inputs,
@@ -69,9 +69,10 @@ pub fn run(args: MergeArgs) -> Result<(), Error> {
         return crate::explain::print(&plan, format);
     }
     let destination = Destination::for_options(&args.output, "rbag merge")?;
+    let tally = Tally::default();
     let mut pieces = Vec::new();
     for source in &sources {
-        pieces.push((source.name(), read_piece(source)?));
+        pieces.push((source.name(), read_piece(source, &tally)?));
     }
 
     // The job is the first partial's; plain tables are frequency tables.
@@ -140,7 +141,7 @@ pub fn run(args: MergeArgs) -> Result<(), Error> {
         let mut records = Vec::new();
         for (index, (name, part)) in parts.enumerate() {
             let Ok(part) = part else { continue };
-            let mut rows = Rows::new(&part.rows, part.first_line, index as u32);
+            let mut rows = Rows::new(&part.rows, part.first_line, index as u32, &tally);
             records
                 .extend(partial::read_records(&mut rows).map_err(|(line, m)| bad(&name, line, m))?);
         }
@@ -168,7 +169,7 @@ pub fn run(args: MergeArgs) -> Result<(), Error> {
     for (index, (name, part)) in parts.enumerate() {
         let acc = match part {
             Ok(part) => {
-                let mut rows = Rows::new(&part.rows, part.first_line, index as u32);
+                let mut rows = Rows::new(&part.rows, part.first_line, index as u32, &tally);
                 let acc = partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped())
                     .map_err(|(line, m)| bad(&name, line, m))?;
                 if !rows.done() {
@@ -244,7 +245,7 @@ fn check_mergeable(
     Ok(())
 }
 
-fn read_piece(source: &Source) -> Result<Piece, Error> {
+fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
     let name = source.name();
     let reader: Box<dyn BufRead> = match source {
         Source::Stdin => Box::new(BufReader::new(io::stdin())),
@@ -265,15 +266,9 @@ fn read_piece(source: &Source) -> Result<Piece, Error> {
             Err((line, message)) => Err(bad(&name, line, message)),
         };
     }
-    match partial::read_table(&mut reader).map_err(|e| Error::io(name.clone(), e))? {
+    match partial::read_table(&mut reader, tally).map_err(|e| Error::io(name.clone(), e))? {
         Ok(counts) => Ok(Piece::Table(counts)),
-        Err((line, message)) => Err(bad(
-            &name,
-            line,
-            format!(
-                "{message} (rbag merge reads partials written with --partial, and key<TAB>count tables)"
-            ),
-        )),
+        Err((line, message)) => Err(bad(&name, line, message)),
     }
 }
 

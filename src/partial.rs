@@ -21,6 +21,7 @@
 //! depend on threads or block sizes either.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::io::{self, BufRead, Write};
 
 use num_bigint::BigInt;
@@ -249,9 +250,36 @@ pub fn write_acc(acc: &Acc, reduce: &Reduce, out: &mut Vec<u8>) {
 /// A problem in a partial: its line number (1-based) and what is wrong.
 pub type Bad = (u64, String);
 
+/// The sum of every count one merge has read, in all its inputs. Each
+/// merged count (and the table's total) is a sum of counts read, so while
+/// the tally fits in a u64 no merged count can overflow; past that, the
+/// merge is refused rather than wrapped or rounded.
+#[derive(Debug, Default)]
+pub struct Tally(Cell<u128>);
+
+impl Tally {
+    /// Spend `count`.
+    ///
+    /// # Errors
+    /// The message when the counts read add up to more than a u64 holds.
+    pub fn spend(&self, count: u64) -> Result<(), String> {
+        let total = self.0.get() + u128::from(count);
+        self.0.set(total);
+        if total > u128::from(u64::MAX) {
+            return Err(format!(
+                "the counts read add up to more than {}: too many to merge exactly",
+                u64::MAX
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The rows of a partial, read one at a time.
 pub struct Rows<'a> {
     lines: &'a [Vec<u8>],
+    /// The counts read so far by the whole merge.
+    tally: &'a Tally,
     /// Index of the next row in `lines`.
     next: usize,
     /// Line number of `lines[0]`.
@@ -263,17 +291,19 @@ pub struct Rows<'a> {
 impl<'a> Rows<'a> {
     /// The rows of a partial starting at line `first_line`; `part` is the
     /// partial's place among those merged.
-    pub fn new(lines: &'a [Vec<u8>], first_line: u64, part: u32) -> Rows<'a> {
+    pub fn new(lines: &'a [Vec<u8>], first_line: u64, part: u32, tally: &'a Tally) -> Rows<'a> {
         Rows {
             lines,
+            tally,
             next: 0,
             first_line,
             part,
         }
     }
 
+    /// The line of the row last taken (errors are about it).
     fn line(&self) -> u64 {
-        self.first_line + self.next as u64
+        (self.first_line + self.next as u64).saturating_sub(1)
     }
 
     fn bad<T>(&self, message: impl Into<String>) -> Result<T, Bad> {
@@ -289,6 +319,7 @@ impl<'a> Rows<'a> {
         let Some(line) = self.peek() else {
             return Ok(None);
         };
+        self.next += 1;
         let mut fields = Vec::new();
         for field in line.split(|&b| b == b'\t') {
             match unescape_tsv_field(field) {
@@ -298,8 +329,16 @@ impl<'a> Rows<'a> {
                 }
             }
         }
-        self.next += 1;
         Ok(Some(fields))
+    }
+
+    /// A count read from this row, spent from the merge's tally.
+    fn count(&self, field: &[u8]) -> Result<u64, Bad> {
+        let count = number(field, "a count", self)?;
+        match self.tally.spend(count) {
+            Ok(()) => Ok(count),
+            Err(message) => self.bad(message),
+        }
     }
 
     fn position(&self) -> Position {
@@ -360,23 +399,34 @@ fn read_sum(fields: &[Vec<u8>], squares: bool, rows: &Rows<'_>) -> Result<ExactS
         return rows.bad(format!("a sum has {want} fields"));
     }
     let big = |f: &[u8]| number::<BigInt>(f, "a sum", rows);
-    let fsum = |f: &[u8]| -> Result<FloatSum, Bad> {
-        FloatSum::from_bigint(&big(f)?).map_or_else(|| rows.bad("a float sum out of range"), Ok)
+    let fsum = |sum: &BigInt| -> Result<FloatSum, Bad> {
+        FloatSum::from_bigint(sum).map_or_else(|| rows.bad("a float sum out of range"), Ok)
     };
     let floats = match fields[1].as_slice() {
         b"0" => false,
         b"1" => true,
         _ => return rows.bad("a sum's float flag is 0 or 1"),
     };
+    let count = rows.count(&fields[0])?;
+    // Each double is below 2^1024, so `count` of them (in units of
+    // 2^-1074) sum to at most count * 2^2098; bounding every float sum so
+    // keeps the merged sum (whose count the tally bounds) inside the
+    // accumulator.
+    let reachable = |sum: BigInt| -> Result<FloatSum, Bad> {
+        if sum.magnitude() > &(num_bigint::BigUint::from(count) << 2098u32) {
+            return rows.bad("a float sum larger than its count of numbers can make");
+        }
+        fsum(&sum)
+    };
     Ok(ExactSum {
-        count: number(&fields[0], "a count", rows)?,
+        count,
         floats,
         ints: IntSum::from_total(big(&fields[2])?),
-        fsum: fsum(&fields[3])?,
+        fsum: reachable(big(&fields[3])?)?,
         squares: if squares {
             Some(Squares {
                 ints: IntSum::from_total(big(&fields[4])?),
-                fsum: fsum(&fields[5])?,
+                fsum: reachable(big(&fields[5])?)?,
                 rare: big(&fields[6])?,
             })
         } else {
@@ -395,10 +445,10 @@ pub fn read_acc(rows: &mut Rows<'_>, reduce: &Reduce, grouped: bool) -> Result<A
         let mut groups = Groups::default();
         while let Some(fields) = rows.take()? {
             let [tag, kind, key] = fields.as_slice() else {
-                return Err((rows.line() - 1, "expected a 'group' row".into()));
+                return Err((rows.line(), "expected a 'group' row".into()));
             };
             if tag != b"group" {
-                return Err((rows.line() - 1, "expected a 'group' row".into()));
+                return Err((rows.line(), "expected a 'group' row".into()));
             }
             let kind = kind_of(kind, rows)?;
             json_key(kind, key, rows)?;
@@ -430,13 +480,13 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
             }
             return Ok(acc);
         };
-        let line = rows.line() - 1;
+        let line = rows.line();
         let wrong = |what: &str| -> Result<Acc, Bad> { Err((line, format!("expected {what}"))) };
         match (&mut acc, fields.as_slice()) {
             (Acc::Frequencies(counts), [kind, key, count]) => {
                 let kind = kind_of(kind, rows)?;
                 json_key(kind, key, rows)?;
-                let count: u64 = number(count, "a count", rows)?;
+                let count = rows.count(count)?;
                 if count == 0 {
                     return Err((line, "a count of 0".into()));
                 }
@@ -450,7 +500,7 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
             }
             (Acc::Distinct(_), _) => return wrong("a key row: kind, key"),
             (Acc::Count(n), [tag, count]) if tag == b"count" => {
-                *n = n.saturating_add(number(count, "a count", rows)?);
+                *n += rows.count(count)?;
             }
             (Acc::Count(_), _) => return wrong("a 'count' row"),
             (Acc::Sum(sum), [tag, rest @ ..]) if tag == b"sum" => {
@@ -523,10 +573,7 @@ pub fn read_records(rows: &mut Rows<'_>) -> Result<Vec<(Position, Item<'static>)
             return Ok(records);
         };
         let [kind, data] = fields.as_slice() else {
-            return Err((
-                rows.line() - 1,
-                "expected a record row: kind, record".into(),
-            ));
+            return Err((rows.line(), "expected a record row: kind, record".into()));
         };
         records.push((position, read_item(kind, data.clone(), rows)?));
     }
@@ -624,7 +671,15 @@ pub fn write_partial(out: &mut dyn Write, header: &Header, rows: &[u8]) -> io::R
 ///
 /// # Errors
 /// A line that is not `key<TAB>count`, with its line number.
-pub fn read_table(input: &mut dyn BufRead) -> io::Result<Result<KeyCounts, Bad>> {
+pub fn read_table(input: &mut dyn BufRead, tally: &Tally) -> io::Result<Result<KeyCounts, Bad>> {
+    let not_a_table = |number: u64, problem: &str| -> io::Result<Result<KeyCounts, Bad>> {
+        Ok(Err((
+            number,
+            format!(
+                "{problem} (rbag merge reads partials written with --partial, and key<TAB>count tables)"
+            ),
+        )))
+    };
     let mut counts = KeyCounts::default();
     let mut line = Vec::new();
     let mut number = 0u64;
@@ -638,22 +693,22 @@ pub fn read_table(input: &mut dyn BufRead) -> io::Result<Result<KeyCounts, Bad>>
             line.pop();
         }
         let Some(tab) = memchr::memrchr(b'\t', &line) else {
-            return Ok(Err((number, "expected key<TAB>count".into())));
+            return not_a_table(number, "expected key<TAB>count");
         };
         let key = match unescape_tsv_field(&line[..tab]) {
             Ok(key) => key,
-            Err(_) => return Ok(Err((number, "a bad escape in the key".into()))),
+            Err(_) => return not_a_table(number, "a bad escape in the key"),
         };
         let count = std::str::from_utf8(&line[tab + 1..])
             .ok()
             .and_then(|c| c.parse::<u64>().ok())
             .filter(|c| *c > 0);
         let Some(count) = count else {
-            return Ok(Err((
-                number,
-                "the count is not a whole number above 0".into(),
-            )));
+            return not_a_table(number, "the count is not a whole number above 0");
         };
+        if let Err(message) = tally.spend(count) {
+            return Ok(Err((number, message)));
+        }
         counts.add_key(KeyKind::Text, &key, count);
     }
 }
@@ -694,7 +749,8 @@ mod tests {
             .filter(|l| !l.is_empty())
             .map(<[u8]>::to_vec)
             .collect();
-        let mut reader = Rows::new(&lines, 2, 0);
+        let tally = Tally::default();
+        let mut reader = Rows::new(&lines, 2, 0, &tally);
         let back = read_acc(&mut reader, &reducer.reduce, reducer.is_grouped()).unwrap();
         let mut again = Vec::new();
         write_acc(&back, &reducer.reduce, &mut again);
