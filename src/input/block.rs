@@ -25,8 +25,9 @@ use super::Probe;
 const MAX_READ: usize = 1 << 20;
 
 /// After the window, the rest of its last record is read in chunks of at
-/// least this size (growing with the record).
-const TAIL_READ: usize = 16 << 10;
+/// least this size (doubling while the record goes on): one page, which
+/// holds the end of most records.
+const TAIL_READ: usize = 4 << 10;
 
 /// Which block: the source it comes from and its place in that source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -106,11 +107,13 @@ fn ensure_len(buf: &mut Vec<u8>, len: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// How much more to read when a record runs past its window: at least
-/// [`TAIL_READ`], growing with what was read so that a huge record takes
-/// few reads, never more than [`MAX_READ`] times 16.
-fn tail_read(filled: usize) -> usize {
-    (filled / 8).clamp(TAIL_READ, 16 * MAX_READ)
+/// How much more to read when a record runs `past` bytes beyond its
+/// window: [`TAIL_READ`] at first, then as much again as was read past the
+/// window, so that a huge record takes few reads, never more than
+/// [`MAX_READ`] times 16 at once. (Growing with the whole window instead
+/// read an eighth of every block twice.)
+fn tail_read(past: usize) -> usize {
+    past.clamp(TAIL_READ, 16 * MAX_READ)
 }
 
 /// The window `[start, end)` of a regular file as a block: the records
@@ -203,7 +206,7 @@ pub fn read_window(
         let upto = if filled < want {
             (filled + MAX_READ).min(want)
         } else {
-            filled + tail_read(filled)
+            filled + tail_read(filled - want)
         };
         read_at(&mut buf, &mut filled, upto, &mut eof)?;
     };
@@ -300,7 +303,7 @@ impl<R: Read> BlockReader<R> {
             let want = if filled <= last_in_window {
                 (last_in_window + 1 - filled).min(MAX_READ)
             } else {
-                tail_read(filled)
+                tail_read(filled - (last_in_window + 1))
             };
             ensure_len(&mut buf, filled + want)?;
             match self.reader.read(&mut buf[filled..filled + want]) {
