@@ -4,12 +4,16 @@
 //! Lookups hash the borrowed token once and compare it with the stored key,
 //! so a token that is already counted costs no allocation; only a new key
 //! is copied. Keys of up to 15 bytes are stored inline in their slot,
-//! longer ones in one arena. The table is open addressing with linear
-//! probing over 32-byte slots that hold key, count and hash together: a
-//! lookup reads one cache line, where a separate control array, index and
-//! entry cost three dependent loads (profiling showed those loads as the
-//! main stall). Every table hashes the same way, so stored hashes stay
-//! valid when one table is merged into another.
+//! longer ones in the table's arena. The table is open addressing with
+//! linear probing over 32-byte slots that hold key, count and hash
+//! together: a lookup reads one cache line, where a separate control array,
+//! index and entry cost three dependent loads (profiling showed those loads
+//! as the main stall). Every table hashes the same way, so stored hashes
+//! stay valid when one table is merged into another.
+//!
+//! A large vocabulary splits the table into parts by hash, which grow and
+//! merge on their own (in parallel), and queues each key briefly while its
+//! slot is fetched from memory.
 
 use std::hash::BuildHasher;
 
@@ -115,20 +119,61 @@ fn load_le(bytes: &[u8]) -> u64 {
 /// Slots of a new table; it doubles when half full.
 const INITIAL_SLOTS: usize = 64;
 
+/// A table that grows past this many keys is split into [`PARTS`] tables by
+/// the top bits of the hash. Doubling one huge table zeroes and refills
+/// hundreds of megabytes at a time (profiling 5 million distinct keys
+/// showed a quarter of the run in that, in the page faults of the fresh
+/// memory, and in merging two such tables on one thread); split, each part
+/// grows on its own, reusing freed memory, and the parts of two tables merge
+/// in parallel, each in cache. Small vocabularies never split, so word
+/// counting keeps one table.
+#[cfg(not(test))]
+const SPLIT_KEYS: usize = 1 << 16;
+/// Small in unit tests, so that they split tables of a few keys.
+#[cfg(test)]
+const SPLIT_KEYS: usize = 8;
+
+/// How many parts a split table has, chosen by the hash's top bits.
+const PARTS: usize = 256;
+const PART_SHIFT: u32 = 64 - PARTS.trailing_zeros();
+
 const EMPTY: Slot = Slot {
     hash: 0,
     count: 0,
     key: [0; 16],
 };
 
-/// Counts of byte-string keys.
+/// How many keys wait for their slots once a table is split.
+const WAITING: usize = 16;
+
+/// Counts of byte-string keys: one table, or [`PARTS`] tables once large.
 #[derive(Debug, Clone)]
 pub struct Counts {
+    parts: Vec<Table>,
+    hasher: FixedState,
+    /// Keys added with [`Counts::add_soon`] and not counted yet.
+    waiting: Vec<Waiting>,
+    /// The next of `waiting` to count, once it is full.
+    oldest: usize,
+}
+
+/// A key waiting for its slot to arrive in the cache.
+#[derive(Debug, Clone)]
+struct Waiting {
+    hash: u64,
+    count: u64,
+    /// The inline key, or empty when the key is in `long`.
+    inline: Option<[u8; 16]>,
+    long: Vec<u8>,
+}
+
+/// One open-addressing table with its own arena for long keys.
+#[derive(Debug, Clone)]
+struct Table {
     /// A power of two of slots, at most half of them used.
     slots: Vec<Slot>,
     len: usize,
     arena: Vec<u8>,
-    hasher: FixedState,
 }
 
 impl Default for Counts {
@@ -141,58 +186,258 @@ impl Counts {
     /// An empty table.
     pub fn new() -> Counts {
         Counts {
-            slots: vec![EMPTY; INITIAL_SLOTS],
-            len: 0,
-            arena: Vec::new(),
+            parts: vec![Table::with_slots(INITIAL_SLOTS)],
             hasher: FixedState::with_seed(SEED),
+            waiting: Vec::new(),
+            oldest: 0,
         }
+    }
+
+    /// Count `key` `count` times, now or after a few more keys: once the
+    /// table is split (too large for the cache), the key waits in a short
+    /// queue while its slot is fetched, so that the memory misses of
+    /// several keys overlap. [`Counts::settle`] counts the waiting keys;
+    /// reading the table before that is a bug, and panics.
+    #[inline(always)]
+    pub fn add_soon(&mut self, key: &[u8], count: u64) {
+        if self.parts.len() == 1 {
+            self.add_count(key, count);
+            return;
+        }
+        self.add_waiting(key, count);
+    }
+
+    fn add_waiting(&mut self, key: &[u8], count: u64) {
+        let (hash, inline) = if key.len() <= INLINE_MAX {
+            let (low, high) = inline_words(key);
+            (mix(low, high), Some(words_key(low, high)))
+        } else {
+            (self.hasher.hash_one(key), None)
+        };
+        let table = self.table(hash);
+        crate::prefetch::prefetch(&table.slots[hash as usize & (table.slots.len() - 1)]);
+        if self.waiting.len() < WAITING {
+            self.waiting.push(Waiting {
+                hash,
+                count,
+                inline,
+                long: if inline.is_none() {
+                    key.to_vec()
+                } else {
+                    Vec::new()
+                },
+            });
+            return;
+        }
+        // Count the oldest waiting key (its slot has had time to arrive),
+        // and put the new one in its place, reusing its storage.
+        let at = self.oldest;
+        self.oldest = (at + 1) % WAITING;
+        let due = &self.waiting[at];
+        let table = &mut self.parts[(due.hash >> PART_SHIFT) as usize];
+        match due.inline {
+            Some(key) => table.add_inline(due.hash, key, due.count),
+            None => table.add_long(due.hash, &due.long, due.count),
+        };
+        let entry = &mut self.waiting[at];
+        entry.hash = hash;
+        entry.count = count;
+        entry.inline = inline;
+        if inline.is_none() {
+            entry.long.clear();
+            entry.long.extend_from_slice(key);
+        }
+    }
+
+    /// Count every waiting key.
+    pub fn settle(&mut self) {
+        let waiting = std::mem::take(&mut self.waiting);
+        self.oldest = 0;
+        for entry in waiting {
+            let table = &mut self.parts[(entry.hash >> PART_SHIFT) as usize];
+            match entry.inline {
+                Some(key) => table.add_inline(entry.hash, key, entry.count),
+                None => table.add_long(entry.hash, &entry.long, entry.count),
+            };
+        }
+    }
+
+    fn assert_settled(&self) {
+        assert!(
+            self.waiting.is_empty(),
+            "internal error: a count table read with keys still waiting"
+        );
     }
 
     /// Number of distinct keys.
     pub fn len(&self) -> usize {
-        self.len
+        self.assert_settled();
+        self.parts.iter().map(|t| t.len).sum()
     }
 
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Sum of all counts (computed on demand: keeping a running total
     /// cost a memory update per token).
     pub fn total(&self) -> u64 {
-        self.slots.iter().map(|slot| slot.count).sum()
+        self.assert_settled();
+        self.parts
+            .iter()
+            .flat_map(|t| &t.slots)
+            .map(|slot| slot.count)
+            .sum()
     }
 
     /// Count `key` once.
     #[inline(always)]
     pub fn add(&mut self, key: &[u8]) {
-        if key.len() <= INLINE_MAX {
-            let (low, high) = inline_words(key);
-            self.add_inline(mix(low, high), words_key(low, high), 1);
-        } else {
-            let hash = self.hasher.hash_one(key);
-            self.add_long(hash, key, 1);
-        }
+        self.add_count(key, 1);
     }
 
     /// Count `key` `count` (at least 1) times.
+    #[inline(always)]
     pub fn add_count(&mut self, key: &[u8], count: u64) {
-        if key.len() <= INLINE_MAX {
+        let inserted = if key.len() <= INLINE_MAX {
             let (low, high) = inline_words(key);
-            self.add_inline(mix(low, high), words_key(low, high), count);
+            let hash = mix(low, high);
+            self.table(hash)
+                .add_inline(hash, words_key(low, high), count)
         } else {
             let hash = self.hasher.hash_one(key);
-            self.add_long(hash, key, count);
+            self.table(hash).add_long(hash, key, count)
+        };
+        if inserted && self.parts.len() == 1 && self.parts[0].len > SPLIT_KEYS {
+            self.split();
+        }
+    }
+
+    /// The table that holds keys with `hash`.
+    #[inline(always)]
+    fn table(&mut self, hash: u64) -> &mut Table {
+        let index = if self.parts.len() == 1 {
+            0
+        } else {
+            (hash >> PART_SHIFT) as usize
+        };
+        &mut self.parts[index]
+    }
+
+    /// Split the one table into [`PARTS`], each with room for its share.
+    #[cold]
+    fn split(&mut self) {
+        if self.parts.len() != 1 {
+            return;
+        }
+        let whole = self.parts.pop().expect("one table");
+        let share = (whole.len / PARTS * 4)
+            .next_power_of_two()
+            .max(INITIAL_SLOTS);
+        self.parts = (0..PARTS).map(|_| Table::with_slots(share)).collect();
+        for slot in whole.slots.iter().filter(|s| s.count != 0) {
+            let table = &mut self.parts[(slot.hash >> PART_SHIFT) as usize];
+            match slot.arena_range() {
+                None => table.add_inline(slot.hash, slot.key, slot.count),
+                Some(range) => table.add_long(slot.hash, &whole.arena[range], slot.count),
+            };
+        }
+    }
+
+    /// Add all of `other`'s counts.
+    pub fn merge(self, other: Counts) -> Counts {
+        Counts::merge_all(vec![self, other], None)
+    }
+
+    /// The counts of all `tables` together. Split tables merge part by
+    /// part, on `pool` when given.
+    pub fn merge_all(tables: Vec<Counts>, pool: Option<&rayon::ThreadPool>) -> Counts {
+        let mut tables = tables;
+        for table in &mut tables {
+            table.settle();
+        }
+        let split = tables.iter().any(|t| t.parts.len() > 1)
+            || tables.iter().map(Counts::len).sum::<usize>() > SPLIT_KEYS;
+        if !split {
+            let mut merged = Counts::new();
+            if let Some(largest) = (0..tables.len()).max_by_key(|&i| tables[i].len()) {
+                merged = tables.swap_remove(largest);
+            }
+            for other in tables {
+                let mine = merged.parts.pop().expect("one table");
+                let theirs = other.parts.into_iter().next().expect("one table");
+                merged.parts.push(mine.merge(theirs));
+            }
+            if merged.parts[0].len > SPLIT_KEYS {
+                merged.split();
+            }
+            return merged;
+        }
+        let run = |tables: Vec<Counts>| -> Vec<Table> {
+            use rayon::prelude::*;
+            let split: Vec<Vec<Table>> = tables
+                .into_par_iter()
+                .map(|mut t| {
+                    t.split();
+                    t.parts
+                })
+                .collect();
+            let mut by_part: Vec<Vec<Table>> = (0..PARTS).map(|_| Vec::new()).collect();
+            for parts in split {
+                for (index, table) in parts.into_iter().enumerate() {
+                    by_part[index].push(table);
+                }
+            }
+            by_part
+                .into_par_iter()
+                .map(|tables| {
+                    tables
+                        .into_iter()
+                        .reduce(Table::merge)
+                        .expect("every table has every part")
+                })
+                .collect()
+        };
+        let parts = match pool {
+            Some(pool) => pool.install(|| run(tables)),
+            None => run(tables),
+        };
+        Counts {
+            parts,
+            ..Counts::new()
+        }
+    }
+
+    /// Every key with its count, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
+        self.assert_settled();
+        self.parts.iter().flat_map(|table| {
+            table
+                .slots
+                .iter()
+                .filter(|slot| slot.count != 0)
+                .map(|slot| (slot.key(&table.arena), slot.count))
+        })
+    }
+}
+
+impl Table {
+    fn with_slots(slots: usize) -> Table {
+        Table {
+            slots: vec![EMPTY; slots],
+            len: 0,
+            arena: Vec::new(),
         }
     }
 
     /// Count an inline key `count` (at least 1) times; the hot path of word
-    /// counting.
+    /// counting. True when the key is new.
     #[inline(always)]
-    fn add_inline(&mut self, hash: u64, key: [u8; 16], count: u64) {
+    fn add_inline(&mut self, hash: u64, key: [u8; 16], count: u64) -> bool {
         // Counts cannot overflow a u64 in practice (that many tokens would
-        // take centuries to read), so plain addition is fine.
+        // take centuries to read; `rbag merge` bounds what it reads), so
+        // plain addition is fine.
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
@@ -204,14 +449,16 @@ impl Counts {
             // bytes differ (a length up to 15, or IN_ARENA).
             if slot.key == key {
                 slot.count += count;
-                return;
+                return false;
             }
             at = (at + 1) & mask;
         }
         self.insert_at(at, Slot { hash, count, key });
+        true
     }
 
-    fn add_long(&mut self, hash: u64, key: &[u8], count: u64) {
+    /// True when the key is new.
+    fn add_long(&mut self, hash: u64, key: &[u8], count: u64) -> bool {
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
@@ -221,7 +468,7 @@ impl Counts {
             }
             if slot.hash == hash && slot.arena_range().is_some_and(|r| &self.arena[r] == key) {
                 self.slots[at].count += count;
-                return;
+                return false;
             }
             at = (at + 1) & mask;
         }
@@ -238,6 +485,7 @@ impl Counts {
                 key: stored,
             },
         );
+        true
     }
 
     #[cold]
@@ -264,8 +512,8 @@ impl Counts {
 
     /// Add all of `other`'s counts, folding the smaller table into the
     /// larger one.
-    pub fn merge(mut self, mut other: Counts) -> Counts {
-        if other.len() > self.len() {
+    fn merge(mut self, mut other: Table) -> Table {
+        if other.len > self.len {
             std::mem::swap(&mut self, &mut other);
         }
         let needed = ((self.len + other.len) * 2).next_power_of_two();
@@ -276,17 +524,9 @@ impl Counts {
             match slot.arena_range() {
                 None => self.add_inline(slot.hash, slot.key, slot.count),
                 Some(range) => self.add_long(slot.hash, &other.arena[range], slot.count),
-            }
+            };
         }
         self
-    }
-
-    /// Every key with its count, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
-        self.slots
-            .iter()
-            .filter(|slot| slot.count != 0)
-            .map(|slot| (slot.key(&self.arena), slot.count))
     }
 }
 
@@ -353,6 +593,43 @@ mod tests {
         }
 
         #[test]
+        fn keys_counted_soon_are_counted_once_settled(keys in keys(), split_first in any::<bool>()) {
+            let mut counts = Counts::new();
+            if split_first {
+                counts.split();
+            }
+            for (i, key) in keys.iter().enumerate() {
+                counts.add_soon(key, 1 + (i as u64 % 3));
+            }
+            counts.settle();
+            let mut expected = BTreeMap::new();
+            for (i, key) in keys.iter().enumerate() {
+                *expected.entry(key.clone()).or_insert(0) += 1 + (i as u64 % 3);
+            }
+            prop_assert_eq!(sorted(&counts), expected);
+        }
+
+        #[test]
+        fn merging_all_at_once_in_parallel_is_merging_one_by_one(
+            parts in proptest::collection::vec(keys(), 0..5),
+        ) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+            let all: Vec<_> = parts.iter().flatten().cloned().collect();
+            let tables: Vec<Counts> = parts.iter().map(|p| {
+                let mut t = Counts::new();
+                for key in p {
+                    t.add_soon(key, 1);
+                }
+                t
+            }).collect();
+            let one_by_one = tables.clone().into_iter().fold(Counts::new(), Counts::merge);
+            let at_once = Counts::merge_all(tables, Some(&pool));
+            prop_assert_eq!(sorted(&one_by_one), model(&all));
+            prop_assert_eq!(sorted(&at_once), model(&all));
+            prop_assert_eq!(at_once.len(), model(&all).len());
+        }
+
+        #[test]
         fn merge_is_the_count_of_the_concatenation(a in keys(), b in keys(), c in keys()) {
             let all: Vec<_> = a.iter().chain(&b).chain(&c).cloned().collect();
             let left = table(&a).merge(table(&b)).merge(table(&c));
@@ -360,5 +637,17 @@ mod tests {
             prop_assert_eq!(sorted(&left), model(&all));
             prop_assert_eq!(sorted(&right), model(&all));
         }
+    }
+
+    #[test]
+    fn a_read_before_settling_is_caught() {
+        let mut counts = Counts::new();
+        counts.split();
+        counts.add_soon(b"waiting", 1);
+        let read = std::panic::catch_unwind(|| counts.len());
+        assert!(
+            read.is_err(),
+            "reading with keys waiting must not pass silently"
+        );
     }
 }

@@ -23,6 +23,7 @@ pub mod output;
 pub mod partial;
 pub mod pipeline;
 pub mod plan;
+pub mod prefetch;
 pub mod progress;
 pub mod reduce;
 pub mod run;

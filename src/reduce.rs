@@ -39,6 +39,20 @@ impl KeyCounts {
         self.add_key(kind, &key, 1);
     }
 
+    /// Count one key, perhaps later (see [`Counts::add_soon`]).
+    pub fn add_soon(&mut self, kind: KeyKind, key: &[u8]) {
+        match kind {
+            KeyKind::Text => self.text.add_soon(key, 1),
+            KeyKind::Json => self.json.add_soon(key, 1),
+        }
+    }
+
+    /// Count the keys [`KeyCounts::add_soon`] left waiting.
+    pub fn settle(&mut self) {
+        self.text.settle();
+        self.json.settle();
+    }
+
     pub fn add_key(&mut self, kind: KeyKind, key: &[u8], count: u64) {
         match kind {
             KeyKind::Text => self.text.add_count(key, count),
@@ -51,6 +65,25 @@ impl KeyCounts {
             text: self.text.merge(other.text),
             json: self.json.merge(other.json),
         }
+    }
+
+    /// All of `counts` together, merged in parallel on `pool` when large.
+    pub fn merge_all(counts: Vec<KeyCounts>, pool: Option<&rayon::ThreadPool>) -> KeyCounts {
+        let (text, json) = counts.into_iter().map(|c| (c.text, c.json)).unzip();
+        KeyCounts {
+            text: Counts::merge_all(text, pool),
+            json: Counts::merge_all(json, pool),
+        }
+    }
+
+    /// A row for every key, in no particular order.
+    pub fn rows(&self) -> Vec<crate::output::Row<'_>> {
+        let mut rows = Vec::with_capacity(self.len());
+        rows.extend(
+            self.iter()
+                .map(|(kind, key, count)| crate::output::Row::new(key, count, kind)),
+        );
+        rows
     }
 
     /// Every key with its kind and count, in no particular order.
@@ -149,6 +182,13 @@ impl Reducer {
         dropped: &mut Dropped,
     ) -> Result<(), StageError> {
         let Some((key, stages)) = &self.group else {
+            if let Acc::Frequencies(counts) | Acc::Distinct(counts) = acc {
+                // Only here, not in groups: the table is settled when it
+                // is merged or finished.
+                let (kind, key) = item.key();
+                counts.add_soon(kind, &key);
+                return Ok(());
+            }
             return acc.add(&self.reduce, item, position, dropped);
         };
         let Acc::Group(groups) = acc else {
@@ -301,6 +341,37 @@ impl Acc {
         Ok(())
     }
 
+    /// Combine the partial results of one reduction, in order: frequency
+    /// and distinct tables in parallel on `pool`, the rest one by one.
+    pub fn merge_all(
+        accs: Vec<Acc>,
+        reduce: &Reduce,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Option<Acc> {
+        let tables = |accs: &[Acc]| -> Option<bool> {
+            let frequencies = accs.iter().all(|a| matches!(a, Acc::Frequencies(_)));
+            let distinct = accs.iter().all(|a| matches!(a, Acc::Distinct(_)));
+            (!accs.is_empty() && (frequencies || distinct)).then_some(frequencies)
+        };
+        if let Some(frequencies) = tables(&accs) {
+            // Merging settles the tables, even one alone.
+            let counts = accs
+                .into_iter()
+                .filter_map(|a| match a {
+                    Acc::Frequencies(c) | Acc::Distinct(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            let merged = KeyCounts::merge_all(counts, pool);
+            return Some(if frequencies {
+                Acc::Frequencies(merged)
+            } else {
+                Acc::Distinct(merged)
+            });
+        }
+        accs.into_iter().reduce(|a, b| a.merge(b, reduce))
+    }
+
     /// Combine two partial results of the same reduction.
     pub fn merge(self, other: Acc, reduce: &Reduce) -> Acc {
         match (self, other) {
@@ -448,7 +519,10 @@ impl Acc {
     ///
     /// # Errors
     /// No answer: the mean of no numbers, an overflow, ...
-    pub fn finish(self, reduce: &Reduce) -> Result<Outcome, NoAnswer> {
+    pub fn finish(mut self, reduce: &Reduce) -> Result<Outcome, NoAnswer> {
+        if let Acc::Frequencies(counts) | Acc::Distinct(counts) = &mut self {
+            counts.settle();
+        }
         Ok(match self {
             Acc::Frequencies(counts) => Outcome::Counts(counts),
             Acc::Group(groups) => {

@@ -341,7 +341,8 @@ impl Job<'_> {
                 let reduce = Reduce::Frequencies;
                 write_partial_acc(destination, header, acc, &reduce, &self.output)?;
             } else {
-                let rows = counts.iter().map(|(k, c)| Row::text(k, c)).collect();
+                let mut rows = Vec::with_capacity(counts.len());
+                rows.extend(counts.iter().map(|(k, c)| Row::text(k, c)));
                 print_table(destination, rows, &self.output, engine.pool())?;
             }
             if let Some(rejects) = rejects {
@@ -397,15 +398,8 @@ impl Job<'_> {
                 progress.finish();
                 let (mut partials, stats, ledger) = result?;
                 let reducer = task.reducer.as_ref().expect("set above");
-                let mut merged: Option<Acc> = None;
-                for partial in &mut partials {
-                    if let Some(acc) = partial.acc.take() {
-                        merged = Some(match merged {
-                            Some(sum) => sum.merge(acc, &reducer.reduce),
-                            None => acc,
-                        });
-                    }
-                }
+                let accs = partials.iter_mut().filter_map(|p| p.acc.take()).collect();
+                let merged = Acc::merge_all(accs, &reducer.reduce, Some(engine.pool()));
                 let acc = merged.unwrap_or_else(|| reducer.new_acc());
                 if self.output.partial {
                     write_partial_acc(destination, header, acc, &reducer.reduce, &self.output)?;
@@ -545,10 +539,7 @@ pub fn cut_for_partial(acc: Acc, options: &OutputOptions) -> Result<(Acc, Option
         .num_threads(1)
         .build()
         .map_err(|e| Error::Usage(format!("cannot start threads: {e}")))?;
-    let mut rows: Vec<Row<'_>> = counts
-        .iter()
-        .map(|(kind, key, c)| Row::new(key, c, kind))
-        .collect();
+    let mut rows = counts.rows();
     output::arrange(
         &mut rows,
         SortOrder::Count,
@@ -776,10 +767,7 @@ fn into_bag(
     let count = |n: u64| Value::Number(crate::json::Number::Int(n as i64));
     match outcome {
         Outcome::Counts(counts) => {
-            let mut rows: Vec<Row<'_>> = counts
-                .iter()
-                .map(|(kind, key, c)| Row::new(key, c, kind))
-                .collect();
+            let mut rows = counts.rows();
             output::arrange(
                 &mut rows,
                 options.sort.unwrap_or(SortOrder::Count),
@@ -993,10 +981,7 @@ pub fn print_result(
     let top = |len: usize| options.top.map_or(len, |k| k.min(len));
     match outcome {
         Outcome::Counts(counts) => {
-            let rows: Vec<Row<'_>> = counts
-                .iter()
-                .map(|(kind, key, count)| Row::new(key, count, kind))
-                .collect();
+            let rows = counts.rows();
             let distinct = rows.len();
             print_table(destination, rows, options, pool)?;
             Ok(distinct)

@@ -45,7 +45,7 @@ impl BlockTask for WordCount {
     fn process(&self, partial: &mut WordPartial, block: &mut Block) -> Result<(), BlockFailure> {
         let WordPartial { counts, scratch } = partial;
         self.tokenizer
-            .for_each_token(block.data_mut(), scratch, |token| counts.add(token));
+            .for_each_token(block.data_mut(), scratch, |token| counts.add_soon(token, 1));
         Ok(())
     }
 
@@ -65,11 +65,8 @@ pub fn count(
     progress: &Progress,
 ) -> Result<(Counts, RunStats), Error> {
     let (partials, stats, _) = engine.run(task, inputs, progress)?;
-    let counts = partials
-        .into_iter()
-        .map(|p| p.counts)
-        .reduce(Counts::merge)
-        .unwrap_or_default();
+    let tables = partials.into_iter().map(|p| p.counts).collect();
+    let counts = Counts::merge_all(tables, Some(engine.pool()));
     Ok((counts, stats))
 }
 
@@ -148,12 +145,14 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
     let (counts, stats) = result?;
 
     let min_len = args.words.min_len;
-    let rows: Vec<Row<'_>> = counts
-        .iter()
-        .filter(|(key, _)| min_len == 0 || char_len(key) >= min_len)
-        .filter(|(key, _)| !stopwords.contains(*key))
-        .map(|(key, count)| Row::text(key, count))
-        .collect();
+    let mut rows: Vec<Row<'_>> = Vec::with_capacity(counts.len());
+    rows.extend(
+        counts
+            .iter()
+            .filter(|(key, _)| min_len == 0 || char_len(key) >= min_len)
+            .filter(|(key, _)| !stopwords.contains(*key))
+            .map(|(key, count)| Row::text(key, count)),
+    );
     if args.output.partial {
         let mut kept = crate::reduce::KeyCounts::default();
         for row in &rows {

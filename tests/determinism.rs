@@ -361,3 +361,67 @@ fn the_matrix_sees_the_input_route() {
     assert_eq!(single_input(genesis).as_deref(), Some("genesis.txt"));
     assert!(Path::new(&fixtures().join("genesis.txt")).is_file());
 }
+
+#[test]
+fn large_vocabularies_count_the_same_at_every_thread_count_and_block_size() {
+    // More distinct keys than a count table holds before it splits into
+    // parts (65,536), short and long, so that the parts, the waiting queue
+    // and the parallel merge of parts all run; compared with a model.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.txt");
+    let mut model = std::collections::BTreeMap::new();
+    let mut lines = Vec::new();
+    for i in 0..100_000u64 {
+        let key = match i % 3 {
+            0 => format!("k{i}"),
+            1 => format!("user{i:012}"),
+            _ => format!("a-rather-longer-key-number-{i}"),
+        };
+        let times = i % 4 + 1;
+        model.insert(key.clone(), times);
+        for _ in 0..times {
+            lines.push(key.clone());
+        }
+    }
+    // A fixed shuffle, so that every block sees keys of every part.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for i in (1..lines.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        lines.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let mut rows: Vec<(&String, &u64)> = model.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let expected: String = rows.iter().map(|(k, c)| format!("{k}\t{c}\n")).collect();
+    let path = path.to_str().unwrap();
+    for threads in ["1", "2", "8"] {
+        for block_size in ["64KiB", "1MiB"] {
+            for command in [
+                vec!["freq", path],
+                vec!["wordcount", "--split", "whitespace", path],
+            ] {
+                let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+                args.extend(["-j", threads, "--blocksize", block_size].map(String::from));
+                let out = run(&args, None);
+                assert_eq!(out.status.code(), Some(0), "{args:?}");
+                assert!(out.stdout == expected.as_bytes(), "{args:?}: wrong counts");
+            }
+            let args: Vec<String> = [
+                "run",
+                "distinct | count",
+                path,
+                "-j",
+                threads,
+                "--blocksize",
+                block_size,
+            ]
+            .map(String::from)
+            .to_vec();
+            let out = run(&args, None);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "100000\n", "{args:?}");
+        }
+    }
+}
