@@ -68,13 +68,14 @@ pub fn inputs(
     sources: Vec<Source>,
     decompress: Decompress,
     range: Option<ByteRange>,
+    threads: usize,
 ) -> Result<Vec<Input>, Error> {
+    let shapes = inspect_all(&sources, decompress, threads);
     let mut inputs = Vec::with_capacity(sources.len());
-    for source in sources {
-        let shape = inspect(&source, decompress)?;
+    for (source, shape) in sources.into_iter().zip(shapes) {
         inputs.push(Input {
             source,
-            shape,
+            shape: shape?,
             span: (0, 0),
             range_start: 0,
         });
@@ -118,6 +119,39 @@ pub fn inputs(
         }
     }
     Ok(inputs)
+}
+
+/// Inspect every source, on up to `threads` threads when there are many
+/// (each costs a few system calls, and twenty thousand small files spent
+/// most of a run being inspected one by one). The results are in the
+/// order of `sources`, so the first error reported is the first in order.
+fn inspect_all(
+    sources: &[Source],
+    decompress: Decompress,
+    threads: usize,
+) -> Vec<Result<Shape, Error>> {
+    const PER_THREAD: usize = 256;
+    let threads = threads.min(sources.len() / PER_THREAD).max(1);
+    if threads == 1 {
+        return sources.iter().map(|s| inspect(s, decompress)).collect();
+    }
+    let chunk = sources.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let running: Vec<_> = sources
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| inspect(s, decompress))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|thread| thread.join().expect("inspecting a file does not panic"))
+            .collect()
+    })
 }
 
 /// How many threads are worth starting: no more than asked, nor than

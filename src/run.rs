@@ -257,6 +257,7 @@ impl Job<'_> {
             sources,
             self.input.decompress.to_input(),
             self.input.byte_range,
+            self.exec.threads(),
         )?;
         let delimiter = if self.input.null { 0 } else { b'\n' };
         let threads = plan::threads(self.exec.threads(), &inputs, self.input.blocksize);

@@ -98,6 +98,7 @@ pub fn run(args: WordcountArgs) -> Result<(), Error> {
         sources,
         args.input.decompress.to_input(),
         args.input.byte_range,
+        args.exec.threads(),
     )?;
     let threads = plan::threads(args.exec.threads(), &inputs, args.input.blocksize);
     if let Some(format) = args.exec.plan.explain {
@@ -361,6 +362,7 @@ mod tests {
             vec![crate::input::Source::File(path)],
             crate::input::Decompress::Never,
             None,
+            1,
         )
         .unwrap();
         let (counts, _) = count(&engine, &task, &inputs, &Progress::hidden()).unwrap();

@@ -205,9 +205,12 @@ pub fn inspect(source: &Source, decompress: Decompress) -> Result<Shape, Error> 
             path: source.name(),
         });
     }
-    rustix::fs::access(path, rustix::fs::Access::READ_OK)
-        .map_err(|e| io_error(io::Error::from(e)))?;
+    let readable = || {
+        rustix::fs::access(path, rustix::fs::Access::READ_OK)
+            .map_err(|e| io_error(io::Error::from(e)))
+    };
     if !meta.is_file() {
+        readable()?;
         // A FIFO, device or socket: opened once, when it is read.
         let compression = match decompress {
             Decompress::Auto => Compression::from_name(path.as_os_str().as_bytes()),
@@ -221,11 +224,19 @@ pub fn inspect(source: &Source, decompress: Decompress) -> Result<Shape, Error> 
     }
     let size = meta.len();
     if decompress == Decompress::Never {
+        readable()?;
         return Ok(Shape::Regular { size });
     }
     let compression = match Compression::from_name(path.as_os_str().as_bytes()) {
-        Some(c) => Some(c),
-        None if size == 0 => None,
+        Some(c) => {
+            readable()?;
+            Some(c)
+        }
+        None if size == 0 => {
+            readable()?;
+            None
+        }
+        // Opening it to read its first bytes shows it readable.
         None => {
             let mut head = [0u8; 6];
             let mut file = File::open(path).map_err(io_error)?;
