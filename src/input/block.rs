@@ -29,6 +29,9 @@ const MAX_READ: usize = 1 << 20;
 /// holds the end of most records.
 const TAIL_READ: usize = 4 << 10;
 
+/// The alignment positioned reads land on.
+const PAGE: usize = 4 << 10;
+
 /// Which block: the source it comes from and its place in that source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct BlockId {
@@ -147,13 +150,22 @@ pub fn read_window(
             }
         }
     };
+    // Reads land at `base`, the first page boundary inside the buffer:
+    // the kernel copies from the page cache to a page-aligned address
+    // three to four times faster than to malloc's (16 bytes past a page),
+    // and that copy was a fifth of a JSON run. Indexes below are relative
+    // to `base`; if a long record makes the buffer move, the data moves
+    // with it and only the alignment is lost.
+    let first_read = want.min(MAX_READ.max(1));
+    ensure_len(&mut buf, first_read + PAGE)?;
+    let base = buf.as_ptr().align_offset(PAGE).min(PAGE);
     let mut filled = 0;
     let mut eof = false;
     let read_at =
         |buf: &mut Vec<u8>, filled: &mut usize, upto: usize, eof: &mut bool| -> io::Result<()> {
-            ensure_len(buf, upto)?;
+            ensure_len(buf, base + upto)?;
             while *filled < upto {
-                match file.read_at(&mut buf[*filled..upto], from + *filled as u64) {
+                match file.read_at(&mut buf[base + *filled..base + upto], from + *filled as u64) {
                     Ok(0) => {
                         *eof = true;
                         break;
@@ -165,7 +177,7 @@ pub fn read_window(
             }
             Ok(())
         };
-    read_at(&mut buf, &mut filled, want.min(MAX_READ.max(1)), &mut eof)?;
+    read_at(&mut buf, &mut filled, first_read, &mut eof)?;
     // The first record that starts at or after `start`.
     let first = if record_starts_at_start {
         0
@@ -174,7 +186,7 @@ pub fn read_window(
         // before the window may cover all of it.
         let mut searched = 0;
         loop {
-            if let Some(at) = memchr::memchr(delimiter, &buf[searched..filled]) {
+            if let Some(at) = memchr::memchr(delimiter, &buf[base + searched..base + filled]) {
                 break searched + at + 1;
             }
             searched = filled;
@@ -185,7 +197,7 @@ pub fn read_window(
             read_at(&mut buf, &mut filled, upto, &mut eof)?;
         }
     };
-    // `first` indexes `buf`, whose byte 0 is at `from`.
+    // `first` indexes the data read, whose byte 0 is at `from`.
     if from + first as u64 >= end || first >= filled && eof {
         return Ok(Err(buf));
     }
@@ -195,7 +207,7 @@ pub fn read_window(
     let mut searched = last_in_window.max(first);
     let cut = loop {
         if filled > searched {
-            if let Some(at) = memchr::memchr(delimiter, &buf[searched..filled]) {
+            if let Some(at) = memchr::memchr(delimiter, &buf[base + searched..base + filled]) {
                 break searched + at + 1;
             }
             searched = filled;
@@ -219,7 +231,7 @@ pub fn read_window(
         want_lines: false,
         offset: from + first as u64,
         buf,
-        start: first,
+        start: base + first,
         len: cut - first,
     }))
 }
