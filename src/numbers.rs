@@ -143,12 +143,7 @@ impl fmt::Display for Number {
 
 /// The length of the JSON number at the start of `text`, if one is there.
 pub fn json_number_len(text: &[u8]) -> Option<usize> {
-    let digits = |from: usize| {
-        text[from..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count()
-    };
+    let digits = |from: usize| leading_digits(&text[from..]);
     let mut at = usize::from(text.first() == Some(&b'-'));
     match text.get(at) {
         Some(b'0') => at += 1,
@@ -174,6 +169,38 @@ pub fn json_number_len(text: &[u8]) -> Option<usize> {
         at += exponent;
     }
     Some(at)
+}
+
+/// How many ASCII digits `text` starts with, eight bytes at a time (ids
+/// and timestamps are long runs of digits, and every JSON number is
+/// scanned for its end).
+fn leading_digits(text: &[u8]) -> usize {
+    const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut count = 0;
+    for chunk in text.chunks_exact(8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // A byte is a digit when it is 0x3_ and adding 6 keeps it 0x3_
+        // (which rules out `:` to `?`). Adding 6 can carry out of a byte
+        // only from one that is no digit, into the bytes after it, which
+        // do not count.
+        let not_digit =
+            ((x & HIGH_NIBBLES) ^ ZEROS) | ((x.wrapping_add(SIXES) & HIGH_NIBBLES) ^ ZEROS);
+        // The high bit of each byte that is not zero, with no carries
+        // between bytes.
+        let flags = ((not_digit & LOW7).wrapping_add(LOW7) | not_digit) & !LOW7;
+        if flags != 0 {
+            return count + (flags.trailing_zeros() / 8) as usize;
+        }
+        count += 8;
+    }
+    count
+        + text[count..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
 }
 
 /// An integer from JSON integer syntax (`-?(0|[1-9][0-9]*)`).
@@ -877,6 +904,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn leading_digits_counts_as_a_byte_by_byte_scan(
+            text in proptest::collection::vec(prop_oneof![
+                4 => b'0'..=b'9',
+                1 => any::<u8>(),
+                1 => prop::sample::select(vec![b'/', b':', b'?', b'@', 0xff, 0xfa, 0x39, 0x2a]),
+            ], 0..40),
+        ) {
+            let naive = text.iter().take_while(|b| b.is_ascii_digit()).count();
+            prop_assert_eq!(leading_digits(&text), naive, "{:?}", text);
+        }
+
         #[test]
         fn any_split_of_the_input_gives_the_same_answers(
             values in proptest::collection::vec(prop_oneof![

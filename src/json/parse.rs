@@ -436,11 +436,11 @@ impl<'a> Parser<'a> {
 
     /// The four hex digits of `\uXXXX` starting at `at` (the backslash).
     fn hex4(&self, at: usize) -> Parsed<u32> {
-        let digits = self.text.get(at + 2..at + 6);
-        let value = digits.and_then(|d| {
-            d.iter().try_fold(0u32, |value, &digit| {
-                Some(value << 4 | char::from(digit).to_digit(16)?)
-            })
+        let value = self.text.get(at + 2..at + 6).and_then(|digits| {
+            let [a, b, c, d] = [0, 1, 2, 3].map(|i| HEX_DIGIT[usize::from(digits[i])]);
+            // A byte that is no hex digit has its high bit set.
+            ((a | b | c | d) < 0x10)
+                .then(|| u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d))
         });
         match value {
             Some(v) => Ok(v),
@@ -567,6 +567,23 @@ impl<'a> Parser<'a> {
         Ok(found)
     }
 }
+
+/// The value of each byte as a hex digit, or 0xff for a byte that is not
+/// one.
+const HEX_DIGIT: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            d @ b'A'..=b'F' => d - b'A' + 10,
+            _ => 0xff,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// The index of the first `"`, `\` or control byte (below 0x20) in
 /// `bytes`, looking at eight bytes at a time: for each word, the high bit
@@ -849,7 +866,7 @@ mod tests {
                 Just("\"a\""), Just("\"\\u00e9\""), Just("\"\\ud83d\\ude00\""), Just("\"\\q\""),
                 Just("1"), Just("-0.5e3"), Just("01"), Just("true"), Just("nul"), Just("null"),
                 Just("\"\t\""), Just("1."), Just("-"), Just("\"\\ud83d\""),
-                Just("\"\\u00g0\""), Just("\"\\\""),
+                Just("\"\\u00g0\""), Just("\"\\\""), Just("\"\\u00E9\\uD83D\\uDE00\""),
             ], 0..14),
         ) {
             let text = pieces.concat();
