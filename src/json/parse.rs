@@ -436,12 +436,7 @@ impl<'a> Parser<'a> {
 
     /// The four hex digits of `\uXXXX` starting at `at` (the backslash).
     fn hex4(&self, at: usize) -> Parsed<u32> {
-        let value = self.text.get(at + 2..at + 6).and_then(|digits| {
-            let [a, b, c, d] = [0, 1, 2, 3].map(|i| HEX_DIGIT[usize::from(digits[i])]);
-            // A byte that is no hex digit has its high bit set.
-            ((a | b | c | d) < 0x10)
-                .then(|| u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d))
-        });
+        let value = self.text.get(at + 2..at + 6).and_then(hex4_value);
         match value {
             Some(v) => Ok(v),
             None => self.fail(at, "invalid \\u escape (four hex digits must follow \\u)"),
@@ -450,6 +445,162 @@ impl<'a> Parser<'a> {
 
     /// Check the value at the cursor without building it.
     fn skip(&mut self) -> Parsed<()> {
+        if self.skip_fast() {
+            return Ok(());
+        }
+        self.skip_slow()
+    }
+
+    /// Skip the value at the cursor in one loop, without the recursion and
+    /// error bookkeeping of [`Parser::skip_slow`] (which was most of the
+    /// time of a pluck). It accepts only what the careful way accepts; on
+    /// anything else, or anything unusual (a surrogate escape, deep
+    /// nesting, a number near the limits of doubles), it gives up, leaves
+    /// the cursor where it was and returns false, and the careful way
+    /// finds the error. So a bad line costs at most two passes.
+    fn skip_fast(&mut self) -> bool {
+        /// Levels the bit stack holds; deeper values take the careful way.
+        const STACK_BITS: usize = 64;
+        let text = self.text;
+        let ws = |mut at: usize| {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = text.get(at) {
+                at += 1;
+            }
+            at
+        };
+        // The end of the string whose `"` is at `at`.
+        let string = |mut at: usize| -> Option<usize> {
+            at += 1;
+            loop {
+                at += find_special(&text[at..])?;
+                match text[at] {
+                    b'"' => return Some(at + 1),
+                    b'\\' => match text.get(at + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                        b'u' => {
+                            let code = hex4_value(text.get(at + 2..at + 6)?)?;
+                            // Surrogates take the careful way.
+                            if (0xd800..0xe000).contains(&code) {
+                                return None;
+                            }
+                            at += 6;
+                        }
+                        _ => return None,
+                    },
+                    _ => return None,
+                }
+            }
+        };
+        // A key, its colon and the white space after it, from `at`.
+        let key = |at: usize| -> Option<usize> {
+            let at = ws(at);
+            if text.get(at) != Some(&b'"') {
+                return None;
+            }
+            let at = ws(string(at)?);
+            (text.get(at) == Some(&b':')).then(|| ws(at + 1))
+        };
+        let room = MAX_DEPTH.saturating_sub(self.depth).min(STACK_BITS);
+        // Bit `depth - 1` is set when the container at that depth is an
+        // object.
+        let mut objects: u64 = 0;
+        let mut depth = 0usize;
+        let mut at = ws(self.at);
+        let end = 'value: loop {
+            // A value starts at `at`.
+            let Some(&first) = text.get(at) else {
+                return false;
+            };
+            match first {
+                b'"' => match string(at) {
+                    Some(next) => at = next,
+                    None => return false,
+                },
+                b'{' | b'[' => {
+                    if depth == room {
+                        return false;
+                    }
+                    let object = first == b'{';
+                    objects = objects & !(1 << depth) | u64::from(object) << depth;
+                    depth += 1;
+                    at = ws(at + 1);
+                    let close = if object { b'}' } else { b']' };
+                    if text.get(at) == Some(&close) {
+                        depth -= 1;
+                        at += 1;
+                    } else {
+                        if object {
+                            match key(at) {
+                                Some(next) => at = next,
+                                None => return false,
+                            }
+                        }
+                        continue 'value;
+                    }
+                }
+                b'-' | b'0'..=b'9' => {
+                    let rest = &text[at..];
+                    let Some(len) = json_number_len(rest) else {
+                        return false;
+                    };
+                    let digits = &rest[usize::from(first == b'-')..];
+                    if digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit()
+                        || !surely_in_range(&rest[..len])
+                    {
+                        return false;
+                    }
+                    at += len;
+                }
+                _ => {
+                    let rest = &text[at..];
+                    let len = if rest.starts_with(b"true") || rest.starts_with(b"null") {
+                        4
+                    } else if rest.starts_with(b"false") {
+                        5
+                    } else {
+                        return false;
+                    };
+                    if rest.get(len).is_some_and(u8::is_ascii_alphanumeric) {
+                        return false;
+                    }
+                    at += len;
+                }
+            }
+            // A value ended at `at`: close containers, or go on to the next
+            // member.
+            loop {
+                if depth == 0 {
+                    break 'value at;
+                }
+                at = ws(at);
+                let object = objects >> (depth - 1) & 1 == 1;
+                match text.get(at) {
+                    Some(b',') => {
+                        at = ws(at + 1);
+                        if object {
+                            match key(at) {
+                                Some(next) => at = next,
+                                None => return false,
+                            }
+                        }
+                        // (`[1,]` fails at the `]`, which starts no value.)
+                        continue 'value;
+                    }
+                    Some(b'}') if object => {}
+                    Some(b']') if !object => {}
+                    _ => return false,
+                }
+                depth -= 1;
+                at += 1;
+            }
+        };
+        self.at = end;
+        true
+    }
+
+    /// Check the value at the cursor without building it, the careful
+    /// way: each part of it is checked where its error would be reported.
+    fn skip_slow(&mut self) -> Parsed<()> {
         match self.expect_value()? {
             b'{' => {
                 self.enter()?;
@@ -457,7 +608,7 @@ impl<'a> Parser<'a> {
                 if self.peek() != Some(b'}') {
                     loop {
                         self.skip_key()?;
-                        self.skip()?;
+                        self.skip_slow()?;
                         if self.next_member(b'}')? {
                             break;
                         }
@@ -471,7 +622,7 @@ impl<'a> Parser<'a> {
                 self.at += 1;
                 if self.peek() != Some(b']') {
                     loop {
-                        self.skip()?;
+                        self.skip_slow()?;
                         if self.next_member(b']')? {
                             break;
                         }
@@ -566,6 +717,14 @@ impl<'a> Parser<'a> {
         }
         Ok(found)
     }
+}
+
+/// The value of four hex digits.
+fn hex4_value(digits: &[u8]) -> Option<u32> {
+    let [a, b, c, d] = [0, 1, 2, 3].map(|i| HEX_DIGIT[usize::from(digits[i])]);
+    // A byte that is no hex digit has its high bit set.
+    ((a | b | c | d) < 0x10)
+        .then(|| u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(d))
 }
 
 /// The value of each byte as a hex digit, or 0xff for a byte that is not
@@ -784,6 +943,11 @@ mod tests {
         );
         assert_eq!(lazy, full);
         assert_eq!(skipped.message, full.message);
+        // A value skipped near the limit counts the levels above it.
+        let near = "[".repeat(MAX_DEPTH - 2) + "1,[[[[1]]]]" + &"]".repeat(MAX_DEPTH - 2);
+        let steps = vec!["0"; MAX_DEPTH - 2];
+        let skipped_near = pluck(near.as_bytes(), &path(&steps)).unwrap_err();
+        assert_eq!(skipped_near, parse(near.as_bytes()).unwrap_err());
     }
 
     #[test]
@@ -856,6 +1020,30 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// The fast skip is only a shortcut: where it ends a value, or
+        /// hands over to the careful skip, the result is the careful one.
+        #[test]
+        fn the_fast_skip_ends_or_fails_exactly_as_the_careful_one(
+            pieces in proptest::collection::vec(prop_oneof![
+                Just("{"), Just("}"), Just("["), Just("]"), Just(","), Just(":"), Just(" "),
+                Just("\"a\""), Just("\"\\u00e9\""), Just("\"\\ud83d\\ude00\""), Just("\"\\ud83d\""),
+                Just("\"\\udc00\""), Just("\"\\u00g0\""), Just("\"\\u000g\""), Just("\"\\ug000\""),
+                Just("\"\\q\""), Just("\"\\\""), Just("\"\\/\\b\\f\\n\\r\\t\""), Just("\"\t\""),
+                Just("\"\\u12"), Just("1"), Just("-0.5e3"), Just("01"), Just("-01"), Just("0"),
+                Just("1e400"), Just("1."), Just("-"), Just("true"), Just("nul"), Just("null"),
+                Just("nullx"), Just("false"), Just("truex"), Just("\n"), Just("{\"k\":"),
+            ], 0..24),
+        ) {
+            let text = pieces.concat();
+            let mut fast = Parser::new(text.as_bytes()).unwrap();
+            let mut careful = Parser::new(text.as_bytes()).unwrap();
+            let fast_end = fast.skip().map(|()| fast.at);
+            let careful_end = careful.skip_slow().map(|()| careful.at);
+            prop_assert_eq!(fast_end, careful_end, "{}", text);
+        }
+
         /// serde_json is the reference for which lines are JSON: the two
         /// parsers agree on every line (up to numbers serde_json reads
         /// differently: big integers and the range of floats).
