@@ -214,6 +214,26 @@ impl<'a> Parser<'a> {
         self.scan_key::<true>()
     }
 
+    /// Whether the key at the cursor is `wanted`; the cursor moves past
+    /// its colon. A plain key (no escapes, a colon after it) is compared
+    /// where it lies, which is most keys; any other takes [`Parser::key`].
+    fn key_is(&mut self, wanted: &str) -> Parsed<bool> {
+        self.skip_ws();
+        let open = self.at;
+        if self.text.get(open) == Some(&b'"') {
+            let body = &self.text[open + 1..];
+            if let Some(len) = find_special(body).filter(|&len| body[len] == b'"') {
+                self.at = open + 1 + len + 1;
+                if self.peek() == Some(b':') {
+                    self.at += 1;
+                    return Ok(&body[..len] == wanted.as_bytes());
+                }
+                self.at = open;
+            }
+        }
+        Ok(self.key()? == wanted)
+    }
+
     /// A key and its colon, checked but not built.
     fn skip_key(&mut self) -> Parsed<()> {
         self.scan_key::<false>().map(drop)
@@ -660,8 +680,7 @@ impl<'a> Parser<'a> {
                 self.at += 1;
                 if self.peek() != Some(b'}') {
                     loop {
-                        let key = self.key()?;
-                        if key == wanted.as_str() {
+                        if self.key_is(wanted)? {
                             // Of duplicate keys the last one wins, as in
                             // a full parse.
                             found = self.find(rest)?;
