@@ -143,6 +143,12 @@ impl fmt::Display for Number {
 
 /// The length of the JSON number at the start of `text`, if one is there.
 pub fn json_number_len(text: &[u8]) -> Option<usize> {
+    json_number_end(text).map(|(len, _)| len)
+}
+
+/// The length of the JSON number at the start of `text`, and whether it
+/// has an exponent.
+pub fn json_number_end(text: &[u8]) -> Option<(usize, bool)> {
     let digits = |from: usize| leading_digits(&text[from..]);
     let mut at = usize::from(text.first() == Some(&b'-'));
     match text.get(at) {
@@ -157,7 +163,8 @@ pub fn json_number_len(text: &[u8]) -> Option<usize> {
         }
         at += 1 + fraction;
     }
-    if matches!(text.get(at), Some(b'e' | b'E')) {
+    let exponent = matches!(text.get(at), Some(b'e' | b'E'));
+    if exponent {
         at += 1;
         if matches!(text.get(at), Some(b'+' | b'-')) {
             at += 1;
@@ -168,7 +175,7 @@ pub fn json_number_len(text: &[u8]) -> Option<usize> {
         }
         at += exponent;
     }
-    Some(at)
+    Some((at, exponent))
 }
 
 /// How many ASCII digits `text` starts with, eight bytes at a time (ids

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use super::{Number, Object, Value};
-use crate::numbers::json_number_len;
+use crate::numbers::{json_number_end, json_number_len};
 
 /// How deep arrays and objects may nest.
 pub const MAX_DEPTH: usize = 256;
@@ -560,12 +560,14 @@ impl<'a> Parser<'a> {
                 }
                 b'-' | b'0'..=b'9' => {
                     let rest = &text[at..];
-                    let Some(len) = json_number_len(rest) else {
+                    let Some((len, exponent)) = json_number_end(rest) else {
                         return false;
                     };
                     let digits = &rest[usize::from(first == b'-')..];
+                    // Without an exponent, only a number of more than 300
+                    // digits can be out of range.
                     if digits.len() > 1 && digits[0] == b'0' && digits[1].is_ascii_digit()
-                        || !surely_in_range(&rest[..len])
+                        || (exponent || len > 300) && !surely_in_range(&rest[..len])
                     {
                         return false;
                     }
