@@ -86,6 +86,19 @@ impl Tokenizer {
         scratch: &mut Vec<u8>,
         mut emit: F,
     ) {
+        self.for_each_token_in(block, scratch, |buf, start, end| emit(&buf[start..end]));
+    }
+
+    /// [`Tokenizer::for_each_token`], giving each token as `buf[start..end]`
+    /// of the buffer it lies in (the block, a record, or `scratch` when it
+    /// was lowercased), so that a counter may read whole words around it.
+    #[inline(always)]
+    pub fn for_each_token_in<F: FnMut(&[u8], usize, usize)>(
+        &self,
+        block: &mut [u8],
+        scratch: &mut Vec<u8>,
+        mut emit: F,
+    ) {
         match &self.splitter {
             Splitter::Words | Splitter::Whitespace => {
                 // Splitting never depends on ASCII case, and lowercasing the
@@ -98,13 +111,12 @@ impl Tokenizer {
                 let block: &[u8] = block;
                 let lowercase = self.lowercase;
                 self.scan(block, |start, end, non_ascii| {
-                    let token = &block[start..end];
                     if non_ascii && lowercase {
                         scratch.clear();
-                        lowercase_into(token, scratch);
-                        emit(scratch);
+                        lowercase_into(&block[start..end], scratch);
+                        emit(scratch, 0, scratch.len());
                     } else {
-                        emit(token);
+                        emit(block, start, end);
                     }
                 });
             }
@@ -112,16 +124,15 @@ impl Tokenizer {
                 for record in block.split(|&b| b == self.delimiter) {
                     let record = record.strip_suffix(b"\r").unwrap_or(record);
                     for found in regex.find_iter(record) {
-                        let token = found.as_bytes();
-                        if token.is_empty() {
+                        if found.is_empty() {
                             continue;
                         }
                         if self.lowercase {
                             scratch.clear();
-                            lowercase_into(token, scratch);
-                            emit(scratch);
+                            lowercase_into(found.as_bytes(), scratch);
+                            emit(scratch, 0, scratch.len());
                         } else {
-                            emit(token);
+                            emit(record, found.start(), found.end());
                         }
                     }
                 }

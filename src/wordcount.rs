@@ -45,7 +45,9 @@ impl BlockTask for WordCount {
     fn process(&self, partial: &mut WordPartial, block: &mut Block) -> Result<(), BlockFailure> {
         let WordPartial { counts, scratch } = partial;
         self.tokenizer
-            .for_each_token(block.data_mut(), scratch, |token| counts.add_soon(token, 1));
+            .for_each_token_in(block.data_mut(), scratch, |buf, start, end| {
+                counts.add_soon_in(buf, start, end, 1);
+            });
         Ok(())
     }
 
