@@ -200,6 +200,17 @@ struct Waiting {
     long: Vec<u8>,
 }
 
+impl Waiting {
+    /// Count the key into its part of a split table.
+    fn count_into(&self, parts: &mut [Table]) {
+        let table = &mut parts[(self.hash >> PART_SHIFT) as usize];
+        match self.inline {
+            Some(key) => table.add_inline(self.hash, key, self.count),
+            None => table.add_long(self.hash, &self.long, self.count),
+        };
+    }
+}
+
 /// One open-addressing table with its own arena for long keys.
 #[derive(Debug, Clone)]
 struct Table {
@@ -289,12 +300,7 @@ impl Counts {
         // and put the new one in its place, reusing its storage.
         let at = self.oldest;
         self.oldest = (at + 1) % WAITING;
-        let due = &self.waiting[at];
-        let table = &mut self.parts[(due.hash >> PART_SHIFT) as usize];
-        match due.inline {
-            Some(key) => table.add_inline(due.hash, key, due.count),
-            None => table.add_long(due.hash, &due.long, due.count),
-        };
+        self.waiting[at].count_into(&mut self.parts);
         let entry = &mut self.waiting[at];
         entry.hash = hash;
         entry.count = count;
@@ -310,11 +316,7 @@ impl Counts {
         let waiting = std::mem::take(&mut self.waiting);
         self.oldest = 0;
         for entry in waiting {
-            let table = &mut self.parts[(entry.hash >> PART_SHIFT) as usize];
-            match entry.inline {
-                Some(key) => table.add_inline(entry.hash, key, entry.count),
-                None => table.add_long(entry.hash, &entry.long, entry.count),
-            };
+            entry.count_into(&mut self.parts);
         }
     }
 
@@ -363,9 +365,7 @@ impl Counts {
         }
         let hash = self.hasher.hash_one(key);
         let inserted = self.table(hash).add_long(hash, key, count);
-        if inserted && self.parts.len() == 1 && self.parts[0].len > SPLIT_KEYS {
-            self.split();
-        }
+        self.split_if_large(inserted);
     }
 
     /// Count the short key whose [`inline_words`] are `low` and `high`.
@@ -375,6 +375,13 @@ impl Counts {
         let inserted = self
             .table(hash)
             .add_inline(hash, words_key(low, high), count);
+        self.split_if_large(inserted);
+    }
+
+    /// After a key was counted (`inserted` when it was new): split the one
+    /// table once it has grown past [`SPLIT_KEYS`].
+    #[inline(always)]
+    fn split_if_large(&mut self, inserted: bool) {
         if inserted && self.parts.len() == 1 && self.parts[0].len > SPLIT_KEYS {
             self.split();
         }

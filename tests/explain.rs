@@ -7,21 +7,22 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{fixtures, rbag};
+use crate::util::{fixtures, mknod, rbag};
 
-/// The windows `(input, start, end)` of a JSON plan.
-fn planned(args: &[&str]) -> BTreeSet<(u64, u64, u64)> {
-    let out = rbag()
-        .args(args)
-        .arg("--explain=json")
-        .current_dir(fixtures())
-        .output()
-        .unwrap();
+/// The output of `command` run in `fixtures/`, which must succeed.
+fn succeeded(command: &mut std::process::Command) -> std::process::Output {
+    let out = command.current_dir(fixtures()).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+/// The windows `(input, start, end)` of a JSON plan.
+fn planned(args: &[&str]) -> BTreeSet<(u64, u64, u64)> {
+    let out = succeeded(rbag().args(args).arg("--explain=json"));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["rbag_plan"], 1);
     let mut windows = BTreeSet::new();
@@ -49,17 +50,7 @@ fn planned(args: &[&str]) -> BTreeSet<(u64, u64, u64)> {
 
 /// The windows a run reads, from its trace.
 fn traced(args: &[&str]) -> BTreeSet<(u64, u64, u64)> {
-    let out = rbag()
-        .args(args)
-        .env("RBAG_TRACE_WINDOWS", "1")
-        .current_dir(fixtures())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(rbag().args(args).env("RBAG_TRACE_WINDOWS", "1"));
     String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter_map(|l| l.strip_prefix("rbag: trace: window "))
@@ -149,15 +140,7 @@ fn returns_without_reading(args: &[&str], dir: &std::path::Path) -> String {
 #[test]
 fn a_fifo_and_stdin_are_planned_without_being_read() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    mknod(&dir.path().join("fifo"), rustix::fs::FileType::Fifo, 0);
     let plan = returns_without_reading(&["wordcount", "--explain", "fifo"], dir.path());
     assert!(
         plan.contains("fifo: unknown size, read as one stream"),

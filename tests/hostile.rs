@@ -13,6 +13,8 @@ use std::process::{Command, Output, Stdio};
 
 use flate2::write::GzEncoder;
 
+use crate::util::mknod;
+
 const RBAG: &str = env!("CARGO_BIN_EXE_rbag");
 
 /// What a case checks in one stream.
@@ -62,22 +64,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
-}
-
-fn mknod(path: &Path, kind: rustix::fs::FileType, dev: u64) {
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        path,
-        kind,
-        rustix::fs::Mode::from_raw_mode(0o666),
-        dev,
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "mknod {}: {e} (the table runs as root, as CI does)",
-            path.display()
-        )
-    });
 }
 
 const WORDS: &[u8] = b"the cat and the hat\n";

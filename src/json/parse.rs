@@ -520,6 +520,9 @@ impl<'a> Parser<'a> {
             let at = ws(string(at)?);
             (text.get(at) == Some(&b':')).then(|| ws(at + 1))
         };
+        // Where the value of a member starting at `at` starts: after its
+        // key in an object.
+        let member = |at: usize, object: bool| if object { key(at) } else { Some(at) };
         let room = MAX_DEPTH.saturating_sub(self.depth).min(STACK_BITS);
         // Bit `depth - 1` is set when the container at that depth is an
         // object.
@@ -549,12 +552,10 @@ impl<'a> Parser<'a> {
                         depth -= 1;
                         at += 1;
                     } else {
-                        if object {
-                            match key(at) {
-                                Some(next) => at = next,
-                                None => return false,
-                            }
-                        }
+                        let Some(next) = member(at, object) else {
+                            return false;
+                        };
+                        at = next;
                         continue 'value;
                     }
                 }
@@ -598,14 +599,11 @@ impl<'a> Parser<'a> {
                 let object = objects >> (depth - 1) & 1 == 1;
                 match text.get(at) {
                     Some(b',') => {
-                        at = ws(at + 1);
-                        if object {
-                            match key(at) {
-                                Some(next) => at = next,
-                                None => return false,
-                            }
-                        }
                         // (`[1,]` fails at the `]`, which starts no value.)
+                        let Some(next) = member(ws(at + 1), object) else {
+                            return false;
+                        };
+                        at = next;
                         continue 'value;
                     }
                     Some(b'}') if object => {}
