@@ -333,11 +333,6 @@ impl Counts {
         self.parts.iter().map(|t| t.len).sum()
     }
 
-    /// True when nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Sum of all counts (computed on demand: keeping a running total
     /// cost a memory update per token).
     pub fn total(&self) -> u64 {
@@ -351,6 +346,7 @@ impl Counts {
 
     /// Count `key` once.
     #[inline(always)]
+    #[cfg(test)]
     pub fn add(&mut self, key: &[u8]) {
         self.add_count(key, 1);
     }

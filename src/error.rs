@@ -92,8 +92,8 @@ pub enum Error {
     /// A pipeline that does not parse.
     #[error("pipeline: {line}:{column}: {message}")]
     Pipeline {
-        line: usize,
-        column: usize,
+        line: u64,
+        column: u64,
         message: String,
     },
 

@@ -12,9 +12,10 @@ use std::io::{BufReader, Read};
 use crate::input::block::{BlockId, BlockReader};
 use crate::input::{Compression, decoder};
 use crate::json::parse::{Step, parse, pluck};
+use crate::pipeline::ast::InputKind;
 use crate::pipeline::eval::{Dropped, Evaluator};
 use crate::pipeline::item::Item;
-use crate::pipeline::parse::{InputKind, parse as parse_pipeline};
+use crate::pipeline::parse::parse as parse_pipeline;
 use crate::reduce::{Position, Reducer};
 use crate::tokenize::{Splitter, Tokenizer, is_word_char, lowercase_into};
 
@@ -295,7 +296,9 @@ fn run_pipelines(item: Item<'_>) {
             },
             &mut dropped,
         );
-        let _ = a.merge(b, &reducer.reduce).finish(&reducer.reduce);
+        if let Ok(merged) = a.merge(b, &reducer.reduce) {
+            let _ = merged.finish(&reducer.reduce);
+        }
     }
 }
 
@@ -348,8 +351,9 @@ pub fn merge_input(data: &[u8]) {
         let mut rewritten = Vec::new();
         crate::partial::write_acc(&again, &reducer.reduce, &mut rewritten);
         assert_eq!(rewritten, written, "rows round-trip");
-        let other = acc.clone().merge(again, &reducer.reduce);
-        let _ = other.finish(&reducer.reduce);
+        if let Ok(merged) = acc.clone().merge(again, &reducer.reduce) {
+            let _ = merged.finish(&reducer.reduce);
+        }
     }
 }
 

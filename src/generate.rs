@@ -21,8 +21,8 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     for sub in root.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("rbag-{}.1", sub.get_name());
         let verbatim: &[Verbatim] = match sub.get_name() {
-            "run" => &[("PIPELINE", crate::cli::PIPELINE_HELP)],
-            "merge" => &[("PARTIAL FORMAT", crate::cli::PARTIAL_FORMAT_HELP)],
+            "run" => &[("PIPELINE", crate::cli::help::PIPELINE_HELP)],
+            "merge" => &[("PARTIAL FORMAT", crate::cli::help::PARTIAL_FORMAT_HELP)],
             _ => &[],
         };
         let sections = subcommand_sections(sub.get_name());

@@ -1,36 +1,40 @@
-//! rbag: Dask Bag's model for the shell. Input is cut into blocks at record
-//! boundaries (`input`), each block is tokenized (`tokenize`) and counted
-//! (`counts`) in parallel by the `engine`, and the merged table is sorted and
-//! printed (`output`). `cli` defines the command line, `error` the messages
-//! and exit codes, `generate` the man pages and completions.
+//! rbag: Dask Bag's model for the shell. The command line (`cli`) is
+//! lowered into a request, each command (`cmd`) lowers its request into a
+//! [`plan`](crate::plan) (inputs and windows, how records are read, the
+//! fused steps, the reduction, the output), and the `engine` executes the
+//! plan: blocks in parallel into one accumulator per worker, an exact
+//! merge (`reduce`), then a partial (`partial`) or the output (`output`).
+//! `--explain` renders the same plan. ARCHITECTURE.md draws the map.
 
 pub mod cli;
-pub mod counts;
-pub mod engine;
+mod cmd;
+mod counts;
+mod engine;
 pub mod error;
 pub mod examples;
-pub mod expect;
-pub mod explain;
+mod expect;
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod generate;
-pub mod input;
+mod input;
 pub mod interrupt;
-pub mod json;
-pub mod merge;
-pub mod numbers;
-pub mod output;
-pub mod partial;
-pub mod pipeline;
-pub mod plan;
-pub mod prefetch;
-pub mod progress;
-pub mod reduce;
-pub mod run;
-pub mod tokenize;
-pub mod wordcount;
+mod json;
+mod location;
+mod numbers;
+mod output;
+mod partial;
+mod pipeline;
+mod plan;
+mod prefetch;
+mod progress;
+mod reduce;
+mod table;
+mod threads;
+mod tokenize;
+mod tsv;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::error::Error;
 
 /// Run a parsed command line.
@@ -41,13 +45,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     if let Some(what) = cli.generate {
         return generate::print(what);
     }
-    match cli.command {
-        Some(Command::Wordcount(args)) => wordcount::run(args),
-        Some(Command::Run(args)) => run::run(args),
-        Some(Command::Freq(args)) => run::freq(args),
-        Some(Command::Merge(args)) => merge::run(args),
-        None => Err(Error::Usage(
+    let Some(command) = cli.command else {
+        return Err(Error::Usage(
             "a command is required (try 'rbag wordcount FILE' or 'rbag --help')".into(),
-        )),
-    }
+        ));
+    };
+    cmd::run(cli::lower(command)?)
 }

@@ -73,6 +73,12 @@ impl Number {
         }
     }
 
+    /// A count, exactly: above `i64::MAX` it is a big integer, never a
+    /// wrapped negative one.
+    pub fn count(n: u64) -> Number {
+        i64::try_from(n).map_or_else(|_| Number::Big(n.to_string().into_boxed_str()), Number::Int)
+    }
+
     /// The integer's exact value; `None` for a float.
     fn to_bigint(&self) -> Option<BigInt> {
         match self {
@@ -723,6 +729,18 @@ mod tests {
         let mut s = ExactSum::default();
         values.iter().for_each(|v| s.add(v));
         s.total()
+    }
+
+    #[test]
+    fn counts_are_exact_past_i64() {
+        assert_eq!(shown(&Number::count(7)), "7");
+        assert_eq!(
+            shown(&Number::count(9_223_372_036_854_775_808)),
+            "9223372036854775808"
+        );
+        assert_eq!(shown(&Number::count(u64::MAX)), "18446744073709551615");
+        // Equal to the same number read from JSON: one value, one key.
+        assert_eq!(Number::count(u64::MAX), num("18446744073709551615"));
     }
 
     #[test]

@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
-use crate::cli::ProgressMode;
-
 /// Work shorter than this never shows a bar in `auto` mode, so quick runs
 /// leave the terminal as they found it.
 const AUTO_DELAY: Duration = Duration::from_millis(500);
@@ -21,6 +19,16 @@ const AUTO_DELAY: Duration = Duration::from_millis(500);
 /// lines of it (indicatif lets a burst of draws through at first).
 const LOG_HZ: u8 = 1;
 const LOG_EVERY: Duration = Duration::from_secs(2);
+
+/// When to draw the bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// On a terminal, once the work has taken more than a moment.
+    Auto,
+    /// From the start, as plain lines when standard error is not a terminal.
+    Always,
+    Never,
+}
 
 /// A progress bar that may be hidden.
 pub struct Progress {
@@ -34,20 +42,20 @@ pub struct Progress {
 
 impl Progress {
     /// A bar for `total` bytes (unknown when reading a pipe).
-    pub fn new(mode: ProgressMode, total: Option<u64>) -> Progress {
+    pub fn new(mode: Mode, total: Option<u64>) -> Progress {
         let on_terminal = console::Term::stderr().is_term();
         let (bar, log) = match mode {
-            ProgressMode::Never => (None, false),
-            ProgressMode::Auto if !on_terminal => (None, false),
-            ProgressMode::Auto => (
+            Mode::Never => (None, false),
+            Mode::Auto if !on_terminal => (None, false),
+            Mode::Auto => (
                 Some(styled(total, ProgressDrawTarget::hidden(), false)),
                 false,
             ),
-            ProgressMode::Always if on_terminal => (
+            Mode::Always if on_terminal => (
                 Some(styled(total, ProgressDrawTarget::stderr(), false)),
                 false,
             ),
-            ProgressMode::Always => {
+            Mode::Always => {
                 let target =
                     ProgressDrawTarget::term_like_with_hz(Box::new(LogLines::default()), LOG_HZ);
                 (Some(styled(total, target, true)), true)
@@ -56,14 +64,15 @@ impl Progress {
         Progress {
             bar,
             started: Instant::now(),
-            waiting: AtomicBool::new(mode == ProgressMode::Auto),
+            waiting: AtomicBool::new(mode == Mode::Auto),
             log,
         }
     }
 
     /// A bar that never draws.
+    #[cfg(test)]
     pub fn hidden() -> Progress {
-        Progress::new(ProgressMode::Never, None)
+        Progress::new(Mode::Never, None)
     }
 
     /// Record that `bytes` more were processed.

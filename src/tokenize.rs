@@ -80,6 +80,7 @@ impl Tokenizer {
     /// Call `emit` with every token of `block`, in order. The block may be
     /// changed in place (ASCII lowercasing); `scratch` is reused storage.
     #[inline]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn for_each_token<F: FnMut(&[u8])>(
         &self,
         block: &mut [u8],

@@ -125,7 +125,7 @@ fn stats_go_to_stderr_only() {
         .success()
         .stdout("the\t85\n")
         .stderr(predicate::str::is_match(
-            r"^rbag: stats: 1 input\(s\), 3036 bytes in 1 block\(s\), 80 record\(s\), 605 token\(s\), 152 distinct, [0-9.]+ s \([0-9.]+ MB/s\)\n$",
+            r"^rbag: stats: 1 input\(s\), 3036 bytes in 1 block\(s\), 80 record\(s\) in, 605 out, 0 without the path, 0 bad line\(s\) skipped, 152 distinct, [0-9.]+ s \([0-9.]+ MB/s\)\n$",
         )
         .unwrap());
 }

@@ -190,4 +190,39 @@ proptest! {
             check_merges(dir.path(), &whole, &names, &command.join(" "))?;
         }
     }
+
+    /// `wordcount` and `run 'words | lower | frequencies'` are one job:
+    /// the ranges of a file, counted by either command in turn, merge into
+    /// the bytes of one `wordcount` (and likewise with `--keep-case` and
+    /// `words | frequencies`).
+    #[test]
+    fn a_wordcount_and_its_pipeline_are_one_job(
+        words in proptest::collection::vec(prop_oneof![
+            Just("the"), Just("The"), Just("cat"), Just("don't"), Just("\n"), Just(" "), Just("caf\u{e9}"), Just("\r\n"),
+        ], 0..80),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 1..5),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = words.concat();
+        std::fs::write(dir.path().join("in.txt"), &text).unwrap();
+        let points = cut_points(text.len(), &cuts);
+        let pairs: [(&[&str], &[&str]); 2] = [
+            (&["wordcount"], &["run", "--keep-cr", "words | lower | frequencies"]),
+            (&["wordcount", "--keep-case"], &["run", "words | frequencies"]),
+        ];
+        for (wordcount, pipeline) in pairs {
+            let mut whole_args = wordcount.to_vec();
+            whole_args.push("in.txt");
+            let whole = run(dir.path(), &whole_args);
+            let mut names = Vec::new();
+            for (i, pair) in points.windows(2).enumerate() {
+                let command = if i % 2 == 0 { wordcount } else { pipeline };
+                let part = partials(dir.path(), command, "in.txt", pair).expect("text never fails");
+                let name = format!("mixed{i}.partial");
+                std::fs::rename(dir.path().join(&part[0]), dir.path().join(&name)).unwrap();
+                names.push(name);
+            }
+            check_merges(dir.path(), &whole, &names, &wordcount.join(" "))?;
+        }
+    }
 }

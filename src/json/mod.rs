@@ -60,14 +60,6 @@ impl Object {
         self.find(key).ok().map(|i| &mut self.members[i].1)
     }
 
-    /// Set `key`, replacing any value it had.
-    pub fn insert(&mut self, key: String, value: Value) {
-        match self.find(&key) {
-            Ok(i) => self.members[i].1 = value,
-            Err(i) => self.members.insert(i, (key, value)),
-        }
-    }
-
     /// Members in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.members.iter().map(|(k, v)| (k.as_str(), v))

@@ -7,8 +7,9 @@ use std::borrow::Cow;
 
 use bstr::ByteSlice;
 
+use super::ast::{Compare, Expr, Operand, Separator, Stage};
 use super::item::{Item, View};
-use super::parse::{Compare, Expr, Operand, Projection, Separator, Stage};
+use super::project::pluck;
 use crate::json::{Number, Value};
 use crate::tokenize::{Splitter, Tokenizer, lowercase_into};
 
@@ -56,11 +57,6 @@ impl Evaluator {
             stages,
             words: Tokenizer::new(Splitter::Words, false, b'\n'),
         }
-    }
-
-    /// Whether there is no stage.
-    pub fn is_empty(&self) -> bool {
-        self.stages.is_empty()
     }
 
     /// Run `record` through every stage, calling `sink` with each result in
@@ -142,7 +138,7 @@ impl Evaluator {
                 }
             }
             Stage::Len => {
-                let len = Value::Number(Number::Int(length(&item) as i64));
+                let len = Value::Number(Number::count(length(&item)));
                 self.push(next, Item::value(len), dropped, sink)
             }
             Stage::Json => match crate::json::parse::parse(&item.text()) {
@@ -260,60 +256,6 @@ pub fn sampled(text: &[u8], rate: f64, seed: u64) -> bool {
     u128::from(hash) < threshold
 }
 
-/// `pluck`: the projected value, or `None` when a path is missing (and has
-/// no default).
-fn pluck<'a>(projection: &Projection, item: Item<'a>) -> Option<Item<'a>> {
-    match (projection, item) {
-        // `.` is the record itself, text or JSON.
-        (Projection::Path { path, .. }, item) if path.is_whole() => match item {
-            Item::Json(Value::Null, _) => match projection {
-                Projection::Path {
-                    default: Some(default),
-                    ..
-                } => Some(Item::value(default.clone())),
-                _ => Some(Item::value(Value::Null)),
-            },
-            other => Some(other),
-        },
-        (Projection::Path { path, default }, Item::Json(mut value, _)) => {
-            match (path.lookup_mut(&mut value), default) {
-                (Some(Value::Null) | None, Some(default)) => Some(Item::value(default.clone())),
-                (Some(found), _) => Some(Item::value(std::mem::replace(found, Value::Null))),
-                (None, None) => None,
-            }
-        }
-        (Projection::Path { default, .. }, Item::Text(_)) => default.clone().map(Item::value),
-        (Projection::Array(_), item) => Some(Item::value(project(projection, &item))),
-    }
-}
-
-/// The value of a projection on a record: a missing path without a default
-/// is null (inside an array of projections, as in jq).
-pub fn project(projection: &Projection, item: &Item<'_>) -> Value {
-    project_opt(projection, item).unwrap_or(Value::Null)
-}
-
-/// The value of a projection on a record; `None` for a missing path with no
-/// default.
-pub fn project_opt(projection: &Projection, item: &Item<'_>) -> Option<Value> {
-    match projection {
-        Projection::Path { path, default } => {
-            let found = match item {
-                Item::Json(value, _) => path.lookup(value).cloned(),
-                Item::Text(text) if path.is_whole() => Some(Value::from_text(text)),
-                Item::Text(_) => None,
-            };
-            match (found, default) {
-                (Some(Value::Null) | None, Some(default)) => Some(default.clone()),
-                (found, _) => found,
-            }
-        }
-        Projection::Array(items) => Some(Value::Array(
-            items.iter().map(|p| project(p, item)).collect(),
-        )),
-    }
-}
-
 fn sub_text(text: Cow<'_, [u8]>, start: usize, end: usize) -> Cow<'_, [u8]> {
     match text {
         Cow::Borrowed(text) => Cow::Borrowed(&text[start..end]),
@@ -357,9 +299,7 @@ fn operand<'v>(operand: &'v Operand, item: &'v Item<'_>) -> Option<Found<'v>> {
             Item::Text(_) => None,
         },
         Operand::Literal(value) => Some(Found::View(View::Value(value))),
-        Operand::Len => Some(Found::Owned(Value::Number(
-            Number::Int(length(item) as i64),
-        ))),
+        Operand::Len => Some(Found::Owned(Value::Number(Number::count(length(item))))),
         Operand::Regex(pattern) => Some(Found::Owned(Value::Bool(
             pattern.regex.is_match(&item.text()),
         ))),
@@ -452,7 +392,8 @@ pub fn shorten(item: &Item<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::parse::{InputKind, parse};
+    use crate::pipeline::ast::InputKind;
+    use crate::pipeline::parse::parse;
 
     fn run(pipeline: &str, kind: InputKind, records: &[&str]) -> Vec<String> {
         let parsed = parse(pipeline, kind).unwrap();

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::json::{self, Value};
+use crate::table::KeyKind;
 
 /// One record.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,15 +16,6 @@ pub enum Item<'a> {
     Text(Cow<'a, [u8]>),
     /// A JSON value, and its original line while no stage has changed it.
     Json(Value, Option<Cow<'a, [u8]>>),
-}
-
-/// A key of a count table: the bytes that print in TSV, and whether they
-/// are canonical JSON (a number, object, ...) rather than text. JSON strings
-/// are text keys, so `"en"` from JSON and `en` from text count together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyKind {
-    Text,
-    Json,
 }
 
 /// A record seen as a value, for comparisons: text compares as a string

@@ -1,6 +1,6 @@
-//! The pipeline language: one shell argument of stages separated by `|`,
-//! lexed and parsed into a typed tree before any input is read, with errors
-//! that point at the offending spot and suggest what was probably meant.
+//! The pipeline language's grammar: one shell argument of stages separated
+//! by `|`, parsed into the tree of `ast` before any input is read, then
+//! checked (`check`) for the kind of record each stage needs.
 //!
 //! One expression grammar serves every stage that looks at values:
 //! `filter`/`remove` take a boolean expression (`and`, `or`, `not`,
@@ -9,190 +9,16 @@
 //! `// DEFAULT`, or an array of projections). A reduction's result is a bag
 //! again, so stages may follow it.
 
-use std::fmt;
-
 use regex::bytes::Regex;
 
-use super::path::Path;
+use super::ast::{
+    Expr, Group, InputKind, Key, Operand, Pattern, Pipeline, Projection, Reduce, Reduction,
+    Separator, Stage,
+};
+use super::check;
+use super::diag::{ParseError, suggest};
+use super::lex::{Tok, Token, lex};
 use crate::json::{Number, Value};
-
-/// A parsed pipeline: element-wise stages, then optionally a reduction
-/// whose result flows on through the rest.
-#[derive(Debug, Clone)]
-pub struct Pipeline {
-    pub stages: Vec<Stage>,
-    pub reduce: Option<Box<Reduction>>,
-}
-
-/// A reduction and what follows it.
-#[derive(Debug, Clone)]
-pub struct Reduction {
-    /// `group KEY | STAGES... |` before the reduction, when there is one.
-    pub group: Option<Group>,
-    pub reduce: Reduce,
-    /// The stages (and reductions) applied to the reduced bag.
-    pub rest: Pipeline,
-}
-
-/// `group KEY` and the element-wise stages run on each record of a group.
-#[derive(Debug, Clone)]
-pub struct Group {
-    pub key: Key,
-    pub stages: Vec<Stage>,
-}
-
-/// What records are grouped by.
-#[derive(Debug, Clone)]
-pub enum Key {
-    /// A value of the record.
-    Projection(Projection),
-    /// The first capture group (else the whole match) in the record's text;
-    /// records without a match are dropped.
-    Regex(Pattern),
-}
-
-/// An element-wise stage.
-#[derive(Debug, Clone)]
-pub enum Stage {
-    Lower,
-    Upper,
-    Trim,
-    Pluck(Projection),
-    Replace(Pattern, Vec<u8>),
-    Extract(Pattern),
-    Len,
-    Json,
-    Text,
-    /// `filter` keeps the records for which the test holds, `remove` drops
-    /// them.
-    Filter {
-        test: Expr,
-        keep: bool,
-    },
-    NonEmpty,
-    Words,
-    Split(Separator),
-    Chars,
-    Explode,
-    /// Keep a record when the hash of its text and the seed falls below the
-    /// threshold (a fraction of 2^64).
-    Sample {
-        rate: f64,
-        seed: u64,
-    },
-    /// Run a command over the block's records.
-    Pipe(String),
-}
-
-/// A regex with the text it was written as.
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    pub regex: Regex,
-    /// As written between the slashes, flags after.
-    pub shown: String,
-}
-
-/// A value taken from a record: a path with a default for when it is
-/// missing or null, or an array of projections.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Projection {
-    Path { path: Path, default: Option<Value> },
-    Array(Vec<Projection>),
-}
-
-/// A boolean test on a record.
-#[derive(Debug, Clone)]
-pub enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Not(Box<Expr>),
-    Compare(Operand, Compare, Operand),
-    /// `=~` (or `!~` when negated).
-    Matches(Operand, Pattern, bool),
-    In(Operand, Vec<Value>),
-    /// An operand alone: present and not null or false; a regex alone
-    /// matches the record's text.
-    Truthy(Operand),
-}
-
-/// A value in an expression.
-#[derive(Debug, Clone)]
-pub enum Operand {
-    Path(Path),
-    Literal(Value),
-    /// The record's length.
-    Len,
-    /// A regex alone: whether it matches the record's text.
-    Regex(Pattern),
-}
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compare {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-/// What `split` cuts at.
-#[derive(Debug, Clone)]
-pub enum Separator {
-    Text(Vec<u8>),
-    Regex(Pattern),
-}
-
-/// A reduction.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reduce {
-    Frequencies,
-    Count,
-    Distinct,
-    Sum,
-    Min,
-    Max,
-    Mean,
-    /// Variance (`std`: its square root) with `ddof` delta degrees of
-    /// freedom.
-    Var {
-        ddof: u64,
-        std: bool,
-    },
-    Summary,
-    /// The `k` largest (or, `bottom`, smallest) records, by a projection.
-    TopK {
-        k: usize,
-        by: Option<Projection>,
-        bottom: bool,
-    },
-    Take(u64),
-}
-
-impl Reduce {
-    /// Whether the reduction's answer is one value.
-    pub fn is_scalar(&self) -> bool {
-        matches!(
-            self,
-            Reduce::Count
-                | Reduce::Sum
-                | Reduce::Min
-                | Reduce::Max
-                | Reduce::Mean
-                | Reduce::Var { .. }
-                | Reduce::Summary
-        )
-    }
-}
-
-/// A pipeline that does not parse: where, and what was expected there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
 
 /// The stage names, for suggestions and help.
 pub const STAGE_NAMES: &[&str] = &[
@@ -231,265 +57,28 @@ pub const STAGE_NAMES: &[&str] = &[
     "take",
 ];
 
-/// What the records are when they enter the pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputKind {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Name(String),
-    Regex(String),
-    Str(String),
-    Num(Number),
-    Path(Path),
-    Cmp(Compare),
-    /// `=~` (false) or `!~` (true).
-    Match(bool),
-    /// `//`
-    Alt,
-    Pipe,
-    LParen,
-    RParen,
-    LBracket,
-    RBracket,
-    LBrace,
-    RBrace,
-    Comma,
-    Colon,
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    at: usize,
-}
-
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::Name(name) => format!("'{name}'"),
-            Tok::Regex(re) => format!("regex /{re}/"),
-            Tok::Str(s) => format!("string {}", quoted(s)),
-            Tok::Num(n) => format!("number {n}"),
-            Tok::Path(p) => format!("path {p}"),
-            Tok::Cmp(op) => format!("'{op}'"),
-            Tok::Match(false) => "'=~'".into(),
-            Tok::Match(true) => "'!~'".into(),
-            Tok::Alt => "'//'".into(),
-            Tok::Pipe => "'|'".into(),
-            Tok::LParen => "'('".into(),
-            Tok::RParen => "')'".into(),
-            Tok::LBracket => "'['".into(),
-            Tok::RBracket => "']'".into(),
-            Tok::LBrace => "'{'".into(),
-            Tok::RBrace => "'}'".into(),
-            Tok::Comma => "','".into(),
-            Tok::Colon => "':'".into(),
-        }
-    }
-}
-
-fn quoted(text: &str) -> String {
-    let mut out = Vec::new();
-    crate::json::write_string(text, &mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parse `text`, and check that every stage gets the kind of record it
 /// needs when the input is `input`.
 ///
 /// # Errors
 /// The first problem, with its line and column in `text`.
 pub fn parse(text: &str, input: InputKind) -> Result<Pipeline, ParseError> {
-    let error = |at: usize, message: String| {
-        let before = &text[..at.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        ParseError {
-            line,
-            column: before[line_start..].chars().count() + 1,
-            message,
-        }
-    };
-    let tokens = lex(text).map_err(|(at, message)| error(at, message))?;
+    let error = |(at, message): (usize, String)| ParseError::at(text, at, message);
+    let tokens = lex(text).map_err(error)?;
     let mut parser = Parser {
         tokens,
         next: 0,
         end: text.len(),
     };
     if parser.tokens.is_empty() {
-        return Err(error(
+        return Err(error((
             0,
             "empty pipeline: expected a stage such as 'lower' or 'frequencies'".into(),
-        ));
+        )));
     }
-    let pipeline = parser
-        .pipeline(input == InputKind::Json)
-        .map_err(|(at, message)| error(at, message))?;
+    let pipeline = parser.segment(false).map_err(error)?;
+    check::check(&pipeline, input).map_err(error)?;
     Ok(pipeline)
-}
-
-fn lex(text: &str) -> Result<Vec<Token>, (usize, String)> {
-    let bytes = text.as_bytes();
-    let mut tokens = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let start = at;
-        let byte = bytes[at];
-        let single = match byte {
-            b'|' => Some(Tok::Pipe),
-            b'(' => Some(Tok::LParen),
-            b')' => Some(Tok::RParen),
-            b'[' => Some(Tok::LBracket),
-            b']' => Some(Tok::RBracket),
-            b'{' => Some(Tok::LBrace),
-            b'}' => Some(Tok::RBrace),
-            b',' => Some(Tok::Comma),
-            b':' => Some(Tok::Colon),
-            _ => None,
-        };
-        let tok = if let Some(tok) = single {
-            at += 1;
-            tok
-        } else {
-            match byte {
-                b' ' | b'\t' | b'\n' | b'\r' => {
-                    at += 1;
-                    continue;
-                }
-                b'/' if bytes.get(at + 1) == Some(&b'/') => {
-                    at += 2;
-                    Tok::Alt
-                }
-                b'/' => {
-                    let (pattern, used) = lex_regex(&text[at..]).map_err(|m| (start, m))?;
-                    at += used;
-                    Tok::Regex(pattern)
-                }
-                b'"' => match crate::json::parse::parse_prefix(&bytes[at..]) {
-                    Ok((Value::String(s), used)) => {
-                        at += used;
-                        Tok::Str(s)
-                    }
-                    Err(e) => {
-                        return Err((
-                            at + e.at,
-                            format!(
-                                "bad string: {} (strings are JSON strings, like \"a\\tb\")",
-                                e.message
-                            ),
-                        ));
-                    }
-                    Ok(_) => return Err((start, "bad string".into())),
-                },
-                b'.' => {
-                    let (path, used) =
-                        Path::parse_prefix(&text[at..]).map_err(|(m, o)| (at + o, m))?;
-                    at += used;
-                    Tok::Path(path)
-                }
-                b'0'..=b'9' | b'-' => {
-                    let len = crate::numbers::json_number_len(&bytes[at..]);
-                    // A number must end where a word would: `3x` is no number.
-                    let end = at
-                        + bytes[at..]
-                            .iter()
-                            .position(|b| !(b.is_ascii_alphanumeric() || b".+-_".contains(b)))
-                            .unwrap_or(bytes.len() - at);
-                    let word = &text[at..end.max(at + 1)];
-                    let number = match len {
-                        Some(len) if at + len == end => Number::from_json_text(&text[at..end])
-                            .map_err(|_| (start, format!("the number {word} is out of range")))?,
-                        _ => return Err((start, format!("'{word}' is not a number"))),
-                    };
-                    at = end;
-                    Tok::Num(number)
-                }
-                b'=' | b'!' | b'<' | b'>' => {
-                    let next = bytes.get(at + 1).copied();
-                    let (tok, used) = match (byte, next) {
-                        (b'=', Some(b'=')) => (Tok::Cmp(Compare::Eq), 2),
-                        (b'!', Some(b'=')) => (Tok::Cmp(Compare::Ne), 2),
-                        (b'<', Some(b'=')) => (Tok::Cmp(Compare::Le), 2),
-                        (b'>', Some(b'=')) => (Tok::Cmp(Compare::Ge), 2),
-                        (b'=', Some(b'~')) => (Tok::Match(false), 2),
-                        (b'!', Some(b'~')) => (Tok::Match(true), 2),
-                        (b'<', _) => (Tok::Cmp(Compare::Lt), 1),
-                        (b'>', _) => (Tok::Cmp(Compare::Gt), 1),
-                        (b'=', _) => {
-                            return Err((start, "'=' is not a comparison; use '=='".into()));
-                        }
-                        _ => {
-                            return Err((
-                                start,
-                                "'!' alone means nothing here; use '!=', '!~' or 'not'".into(),
-                            ));
-                        }
-                    };
-                    at += used;
-                    tok
-                }
-                b if b.is_ascii_alphabetic() || b == b'_' => {
-                    while bytes
-                        .get(at)
-                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                    {
-                        at += 1;
-                    }
-                    Tok::Name(text[start..at].to_owned())
-                }
-                _ => {
-                    let ch = text[at..].chars().next().unwrap_or('?');
-                    let hint = match ch {
-                        '\'' => " (strings take double quotes)",
-                        '&' => " (use 'and')",
-                        _ => "",
-                    };
-                    return Err((start, format!("unexpected character '{ch}'{hint}")));
-                }
-            }
-        };
-        tokens.push(Token { tok, at: start });
-    }
-    Ok(tokens)
-}
-
-/// `/pattern/flags`: the pattern with `\/` unescaped, and the flags folded
-/// into it as `(?flags)`.
-fn lex_regex(text: &str) -> Result<(String, usize), String> {
-    let mut pattern = String::new();
-    let mut chars = text.char_indices().skip(1);
-    while let Some((at, ch)) = chars.next() {
-        match ch {
-            '\\' => match chars.next() {
-                Some((_, '/')) => pattern.push('/'),
-                Some((_, other)) => {
-                    pattern.push('\\');
-                    pattern.push(other);
-                }
-                None => break,
-            },
-            '/' => {
-                let rest = &text[at + 1..];
-                let flags: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .collect();
-                if let Some(bad) = flags.chars().find(|c| !"imsx".contains(*c)) {
-                    return Err(format!("unknown regex flag '{bad}' (flags are i, m, s, x)"));
-                }
-                if !flags.is_empty() {
-                    pattern = format!("(?{flags}){pattern}");
-                }
-                return Ok((pattern, at + 1 + flags.len()));
-            }
-            _ => pattern.push(ch),
-        }
-    }
-    Err("unterminated regex: a regex is written /like this/".into())
 }
 
 struct Parser {
@@ -566,15 +155,10 @@ impl Parser {
         }
     }
 
-    /// The whole pipeline; `json` says whether records start as JSON.
-    fn pipeline(&mut self, json: bool) -> Parsed<Pipeline> {
-        let mut json = json;
-        self.segment(&mut json, false)
-    }
-
     /// Stages up to the end; with `in_group`, up to the group's reduction.
-    fn segment(&mut self, json: &mut bool, in_group: bool) -> Parsed<Pipeline> {
+    fn segment(&mut self, in_group: bool) -> Parsed<Pipeline> {
         let mut stages = Vec::new();
+        let mut starts = Vec::new();
         loop {
             let at = self.here();
             let name = match self.take() {
@@ -595,13 +179,14 @@ impl Parser {
                     ));
                 }
             };
-            let parsed = self.stage(&name, at, json)?;
+            let parsed = self.stage(&name, at)?;
             match parsed {
                 Parsed2::Stage(stage) => {
                     if in_group && matches!(stage, Stage::Pipe(_)) {
                         return Err((at, "'pipe' cannot run inside a group".into()));
                     }
                     stages.push(stage);
+                    starts.push(at);
                     if !self.separator(&name)? {
                         if in_group {
                             return Err((
@@ -612,39 +197,24 @@ impl Parser {
                         }
                         return Ok(Pipeline {
                             stages,
+                            starts,
                             reduce: None,
                         });
                     }
                 }
                 Parsed2::Reduce(reduce) => {
-                    *json = match reduce {
-                        Reduce::Distinct
-                        | Reduce::Min
-                        | Reduce::Max
-                        | Reduce::TopK { .. }
-                        | Reduce::Take(_) => *json,
-                        _ => true,
-                    };
-                    if in_group {
-                        return Ok(Pipeline {
-                            stages,
-                            reduce: Some(Box::new(Reduction {
-                                group: None,
-                                reduce,
-                                rest: Pipeline::empty(),
-                            })),
-                        });
-                    }
-                    let rest = if self.separator(&name)? {
-                        self.segment(json, false)?
+                    let rest = if !in_group && self.separator(&name)? {
+                        self.segment(false)?
                     } else {
                         Pipeline::empty()
                     };
                     return Ok(Pipeline {
                         stages,
+                        starts,
                         reduce: Some(Box::new(Reduction {
                             group: None,
                             reduce,
+                            at,
                             rest,
                         })),
                     });
@@ -663,25 +233,27 @@ impl Parser {
                                 .into(),
                         ));
                     }
-                    let inner = self.segment(json, true)?;
+                    let inner = self.segment(true)?;
                     let Some(reduction) = inner.reduce else {
                         return Err((self.end, "a group needs a reduction".into()));
                     };
-                    // A group's result is {"key": ..., "value": ...}.
-                    *json = true;
                     let rest = if self.separator(&name)? {
-                        self.segment(json, false)?
+                        self.segment(false)?
                     } else {
                         Pipeline::empty()
                     };
                     return Ok(Pipeline {
                         stages,
+                        starts,
                         reduce: Some(Box::new(Reduction {
                             group: Some(Group {
                                 key,
+                                at,
                                 stages: inner.stages,
+                                starts: inner.starts,
                             }),
                             reduce: reduction.reduce,
+                            at: reduction.at,
                             rest,
                         })),
                     });
@@ -719,14 +291,7 @@ impl Parser {
         }
     }
 
-    fn stage(&mut self, name: &str, at: usize, json: &mut bool) -> Parsed<Parsed2> {
-        let needs_json = |json: bool, what: &str| -> Parsed<()> {
-            if json {
-                Ok(())
-            } else {
-                Err((at, needs_json_message(what)))
-            }
-        };
+    fn stage(&mut self, name: &str, at: usize) -> Parsed<Parsed2> {
         let stage = match name {
             "lower" => Stage::Lower,
             "upper" => Stage::Upper,
@@ -737,17 +302,8 @@ impl Parser {
             "nonempty" => Stage::NonEmpty,
             "words" => Stage::Words,
             "chars" => Stage::Chars,
-            "explode" => {
-                needs_json(*json, name)?;
-                Stage::Explode
-            }
-            "pluck" => {
-                let projection = self.projection(name)?;
-                if !*json && !projection.only_whole_record() {
-                    return Err((at, needs_json_message(name)));
-                }
-                Stage::Pluck(projection)
-            }
+            "explode" => Stage::Explode,
+            "pluck" => Stage::Pluck(self.projection(name)?),
             "replace" => {
                 let regex = self.regex(name, "replace /[0-9]+/ \"#\"")?;
                 let text = match self.take() {
@@ -773,7 +329,7 @@ impl Parser {
                         ),
                     ));
                 }
-                let test = self.expr(*json)?;
+                let test = self.expr()?;
                 Stage::Filter {
                     test,
                     keep: name == "filter",
@@ -836,13 +392,7 @@ impl Parser {
                         };
                         Key::Regex(compile(&re, at)?)
                     }
-                    Some(Tok::Path(_) | Tok::LBracket) => {
-                        let projection = self.projection(name)?;
-                        if !*json && !projection.only_whole_record() {
-                            return Err((at, needs_json_message("group .PATH")));
-                        }
-                        Key::Projection(projection)
-                    }
+                    Some(Tok::Path(_) | Tok::LBracket) => Key::Projection(self.projection(name)?),
                     _ => {
                         return Err((
                             at,
@@ -878,13 +428,7 @@ impl Parser {
                 let k = usize::try_from(self.count(name)?).unwrap_or(usize::MAX);
                 let by = if self.peek_name("by") {
                     self.next += 1;
-                    let at = self.here();
-                    let what = format!("{name} ... by");
-                    let projection = self.projection(&what)?;
-                    if !*json && !projection.only_whole_record() {
-                        return Err((at, needs_json_message(&what)));
-                    }
-                    Some(projection)
+                    Some(self.projection(&format!("{name} ... by"))?)
                 } else {
                     None
                 };
@@ -900,12 +444,6 @@ impl Parser {
                     .unwrap_or_default();
                 return Err((at, format!("unknown stage '{unknown}'{hint}")));
             }
-        };
-        *json = match &stage {
-            Stage::Json | Stage::Explode | Stage::Len => true,
-            Stage::Pluck(p) => *json || !p.only_whole_record(),
-            Stage::Filter { .. } | Stage::NonEmpty | Stage::Sample { .. } => *json,
-            _ => false,
         };
         Ok(Parsed2::Stage(stage))
     }
@@ -977,43 +515,43 @@ impl Parser {
         }
     }
 
-    fn expr(&mut self, json: bool) -> Parsed<Expr> {
-        let mut left = self.and(json)?;
+    fn expr(&mut self) -> Parsed<Expr> {
+        let mut left = self.and()?;
         while self.peek_name("or") {
             self.next += 1;
-            let right = self.and(json)?;
+            let right = self.and()?;
             left = Expr::Or(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
 
-    fn and(&mut self, json: bool) -> Parsed<Expr> {
-        let mut left = self.not(json)?;
+    fn and(&mut self) -> Parsed<Expr> {
+        let mut left = self.not()?;
         while self.peek_name("and") {
             self.next += 1;
-            let right = self.not(json)?;
+            let right = self.not()?;
             left = Expr::And(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
 
-    fn not(&mut self, json: bool) -> Parsed<Expr> {
+    fn not(&mut self) -> Parsed<Expr> {
         if self.peek_name("not") {
             self.next += 1;
-            return Ok(Expr::Not(Box::new(self.not(json)?)));
+            return Ok(Expr::Not(Box::new(self.not()?)));
         }
         if self.peek() == Some(&Tok::LParen) {
             self.next += 1;
-            let inner = self.expr(json)?;
+            let inner = self.expr()?;
             self.expect(Tok::RParen, "')'")?;
             return Ok(inner);
         }
-        self.comparison(json)
+        self.comparison()
     }
 
-    fn comparison(&mut self, json: bool) -> Parsed<Expr> {
+    fn comparison(&mut self) -> Parsed<Expr> {
         let at = self.here();
-        let left = self.operand(json)?;
+        let left = self.operand()?;
         match self.peek().cloned() {
             Some(Tok::Cmp(op)) => {
                 self.next += 1;
@@ -1021,7 +559,7 @@ impl Parser {
                     return Err((at, "a regex cannot be compared; match it with =~".into()));
                 }
                 let at = self.here();
-                let right = self.operand(json)?;
+                let right = self.operand()?;
                 if matches!(right, Operand::Regex(_)) {
                     return Err((at, "a regex cannot be compared; match it with =~".into()));
                 }
@@ -1053,14 +591,11 @@ impl Parser {
         }
     }
 
-    fn operand(&mut self, json: bool) -> Parsed<Operand> {
+    fn operand(&mut self) -> Parsed<Operand> {
         let at = self.here();
         match self.peek().cloned() {
             Some(Tok::Path(path)) => {
                 self.next += 1;
-                if !json && !path.is_whole() {
-                    return Err((at, needs_json_message(&format!("the path {path}"))));
-                }
                 Ok(Operand::Path(path))
             }
             Some(Tok::Regex(re)) => {
@@ -1122,60 +657,6 @@ impl Parser {
     }
 }
 
-impl Pipeline {
-    fn empty() -> Pipeline {
-        Pipeline {
-            stages: Vec::new(),
-            reduce: None,
-        }
-    }
-
-    /// Whether the pipeline has no stage at all.
-    pub fn is_empty(&self) -> bool {
-        self.stages.is_empty() && self.reduce.is_none()
-    }
-
-    /// Whether any stage, at any depth, is `pipe` (its output may depend
-    /// on where blocks are cut).
-    pub fn has_pipe(&self) -> bool {
-        self.stages.iter().any(|s| matches!(s, Stage::Pipe(_)))
-            || self.reduce.as_ref().is_some_and(|r| r.rest.has_pipe())
-    }
-
-    /// Whether any stage can fail on a record (bad JSON from `json`, a
-    /// non-array for `explode`, a failing command).
-    pub fn can_fail(&self) -> bool {
-        let stage_fails = |s: &Stage| matches!(s, Stage::Json | Stage::Explode | Stage::Pipe(_));
-        self.stages.iter().any(stage_fails)
-            || self.reduce.as_ref().is_some_and(|r| {
-                r.group
-                    .as_ref()
-                    .is_some_and(|g| g.stages.iter().any(stage_fails))
-                    || matches!(
-                        r.reduce,
-                        Reduce::Sum | Reduce::Mean | Reduce::Var { .. } | Reduce::Summary
-                    )
-                    || r.rest.can_fail()
-            })
-    }
-}
-
-impl Projection {
-    /// Whether the projection reads only `.`, which text records have too.
-    pub fn only_whole_record(&self) -> bool {
-        match self {
-            Projection::Path { path, .. } => path.is_whole(),
-            Projection::Array(items) => items.iter().all(Projection::only_whole_record),
-        }
-    }
-}
-
-fn needs_json_message(what: &str) -> String {
-    format!(
-        "'{what}' needs JSON records: read JSON lines with --jsonl (automatic for .jsonl and .ndjson files) or parse text with 'json' first"
-    )
-}
-
 fn compile(pattern: &str, at: usize) -> Parsed<Pattern> {
     match Regex::new(pattern) {
         Ok(regex) => Ok(Pattern {
@@ -1193,175 +674,6 @@ fn compile(pattern: &str, at: usize) -> Parsed<Pattern> {
                 other => other.to_string(),
             };
             Err((at, format!("bad regex /{pattern}/: {detail}")))
-        }
-    }
-}
-
-fn suggest<'n>(unknown: &str, names: &[&'n str]) -> Option<&'n str> {
-    names
-        .iter()
-        .map(|name| (strsim::damerau_levenshtein(unknown, name), *name))
-        .filter(|(distance, name)| *distance <= 2 && *distance < name.len())
-        .min()
-        .map(|(_, name)| name)
-}
-
-// The canonical text of a pipeline: what `--explain` shows, and what
-// partial results name to tell whether they come from the same pipeline.
-
-impl fmt::Display for Pipeline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = self.stages.iter().map(ToString::to_string).collect();
-        if let Some(reduction) = &self.reduce {
-            if let Some(group) = &reduction.group {
-                parts.push(format!("group {}", group.key));
-                parts.extend(group.stages.iter().map(ToString::to_string));
-            }
-            parts.push(reduction.reduce.to_string());
-            if !reduction.rest.is_empty() {
-                parts.push(reduction.rest.to_string());
-            }
-        }
-        f.write_str(&parts.join(" | "))
-    }
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Stage::Lower => f.write_str("lower"),
-            Stage::Upper => f.write_str("upper"),
-            Stage::Trim => f.write_str("trim"),
-            Stage::Pluck(p) => write!(f, "pluck {p}"),
-            Stage::Replace(re, text) => {
-                write!(f, "replace {re} {}", quoted(&String::from_utf8_lossy(text)))
-            }
-            Stage::Extract(re) => write!(f, "extract {re}"),
-            Stage::Len => f.write_str("len"),
-            Stage::Json => f.write_str("json"),
-            Stage::Text => f.write_str("text"),
-            Stage::Filter { test, keep: true } => write!(f, "filter {test}"),
-            Stage::Filter { test, keep: false } => write!(f, "remove {test}"),
-            Stage::NonEmpty => f.write_str("nonempty"),
-            Stage::Words => f.write_str("words"),
-            Stage::Split(Separator::Text(sep)) => {
-                write!(f, "split {}", quoted(&String::from_utf8_lossy(sep)))
-            }
-            Stage::Split(Separator::Regex(re)) => write!(f, "split {re}"),
-            Stage::Chars => f.write_str("chars"),
-            Stage::Explode => f.write_str("explode"),
-            Stage::Sample { rate, seed } => write!(f, "sample {rate} seed {seed}"),
-            Stage::Pipe(cmd) => write!(f, "pipe {}", quoted(cmd)),
-        }
-    }
-}
-
-impl fmt::Display for Pattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/{}/", self.shown.replace('/', "\\/"))
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Key::Projection(p) => p.fmt(f),
-            Key::Regex(re) => re.fmt(f),
-        }
-    }
-}
-
-impl fmt::Display for Projection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Projection::Path {
-                path,
-                default: None,
-            } => path.fmt(f),
-            Projection::Path {
-                path,
-                default: Some(value),
-            } => write!(
-                f,
-                "{path} // {}",
-                String::from_utf8_lossy(&value.to_canonical())
-            ),
-            Projection::Array(items) => {
-                let items: Vec<String> = items.iter().map(ToString::to_string).collect();
-                write!(f, "[{}]", items.join(", "))
-            }
-        }
-    }
-}
-
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expr::Or(a, b) => write!(f, "({a} or {b})"),
-            Expr::And(a, b) => write!(f, "({a} and {b})"),
-            Expr::Not(a) => write!(f, "not {a}"),
-            Expr::Compare(a, op, b) => write!(f, "{a} {op} {b}"),
-            Expr::Matches(a, re, false) => write!(f, "{a} =~ {re}"),
-            Expr::Matches(a, re, true) => write!(f, "{a} !~ {re}"),
-            Expr::In(a, items) => {
-                write!(
-                    f,
-                    "{a} in {}",
-                    String::from_utf8_lossy(&Value::Array(items.clone()).to_canonical())
-                )
-            }
-            Expr::Truthy(a) => a.fmt(f),
-        }
-    }
-}
-
-impl fmt::Display for Operand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Operand::Path(p) => p.fmt(f),
-            Operand::Literal(v) => f.write_str(&String::from_utf8_lossy(&v.to_canonical())),
-            Operand::Len => f.write_str("len"),
-            Operand::Regex(re) => re.fmt(f),
-        }
-    }
-}
-
-impl fmt::Display for Compare {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Compare::Eq => "==",
-            Compare::Ne => "!=",
-            Compare::Lt => "<",
-            Compare::Le => "<=",
-            Compare::Gt => ">",
-            Compare::Ge => ">=",
-        })
-    }
-}
-
-impl fmt::Display for Reduce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reduce::Frequencies => f.write_str("frequencies"),
-            Reduce::Count => f.write_str("count"),
-            Reduce::Distinct => f.write_str("distinct"),
-            Reduce::Sum => f.write_str("sum"),
-            Reduce::Min => f.write_str("min"),
-            Reduce::Max => f.write_str("max"),
-            Reduce::Mean => f.write_str("mean"),
-            Reduce::Var { ddof, std } => {
-                let name = if *std { "std" } else { "var" };
-                write!(f, "{name} {ddof}")
-            }
-            Reduce::Summary => f.write_str("summary"),
-            Reduce::TopK { k, by, bottom } => {
-                let name = if *bottom { "bottomk" } else { "topk" };
-                match by {
-                    Some(by) => write!(f, "{name} {k} by {by}"),
-                    None => write!(f, "{name} {k}"),
-                }
-            }
-            Reduce::Take(n) => write!(f, "take {n}"),
         }
     }
 }
@@ -1491,6 +803,14 @@ mod tests {
         let second = first.rest.reduce.unwrap();
         assert_eq!(second.reduce, Reduce::Count);
         assert_eq!(first.rest.stages.len(), 1);
+    }
+
+    #[test]
+    fn columns_count_bytes() {
+        assert_eq!(
+            err("filter /é/ | lowr"),
+            "1:15: unknown stage 'lowr' (did you mean 'lower'?)"
+        );
     }
 
     #[test]

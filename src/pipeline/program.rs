@@ -9,9 +9,9 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use super::ast::Stage;
 use super::eval::{Dropped, Evaluator, Sink, StageError};
 use super::item::Item;
-use super::parse::Stage;
 use crate::json::Value;
 
 /// How many lines of a failed command's standard error a message quotes.
@@ -159,7 +159,8 @@ fn run_command(cmd: &str, input: &[u8]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::parse::{InputKind, parse};
+    use crate::pipeline::ast::InputKind;
+    use crate::pipeline::parse::parse;
 
     fn run(pipeline: &str, records: &[&str]) -> Result<Vec<String>, String> {
         let program = Program::new(parse(pipeline, InputKind::Text).unwrap().stages);

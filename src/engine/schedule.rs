@@ -1,4 +1,4 @@
-//! Running a per-block task over every input in parallel.
+//! Scheduling: running a per-block task over every input in parallel.
 //!
 //! Work is handed out in input order by one scheduler: a window of a
 //! regular file (the worker that takes it reads it itself, with positioned
@@ -9,12 +9,9 @@
 //! path). Memory stays at a few blocks per thread whatever the input size.
 //!
 //! When blocks fail, the failure earliest in the input is the one reported,
-//! and blocks after it are not read, so errors are deterministic. Line
-//! numbers for messages come from a ledger of records per block that folds
-//! blocks in order as they finish, so it holds only the blocks that finish
-//! out of order, not one entry per block.
+//! and blocks after it are not read, so errors are deterministic; its line
+//! number comes from the `ledger`.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::sync::Mutex;
@@ -23,9 +20,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::ledger::{BlockFailure, FailureKind, Ledger, Located, locate, located};
 use crate::error::Error;
 use crate::input::block::{Block, BlockId, BlockReader, read_window};
 use crate::input::{Shape, Source, describe_stream_error, open_stream};
+use crate::plan::Input;
 use crate::progress::Progress;
 
 /// Work done on each block.
@@ -49,26 +48,6 @@ pub trait BlockTask: Sync {
     fn may_fail(&self) -> bool;
 }
 
-/// A problem with the data at one byte of a block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockFailure {
-    /// Byte position within the block.
-    pub at: usize,
-    pub kind: FailureKind,
-}
-
-/// What was wrong with the data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailureKind {
-    InvalidUtf8,
-    /// Any other bad data, described by the message (invalid JSON, a value
-    /// a stage cannot handle).
-    Data(String),
-    /// Something about the block as a whole (a command that failed on it):
-    /// reported with the block's range of lines.
-    Block(String),
-}
-
 /// How to cut and schedule the input.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -82,49 +61,6 @@ pub struct EngineOptions {
     pub strict_utf8: bool,
     /// Hand on partial blocks of a pipe that goes quiet.
     pub live: bool,
-}
-
-/// One input as the engine reads it.
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub source: Source,
-    pub shape: Shape,
-    /// For a regular file: the bytes `[start, end)` whose records are read,
-    /// cut into the windows of [`Input::window`].
-    pub span: (u64, u64),
-    /// Where the part read starts (`--byte-range`), for line numbers.
-    pub range_start: u64,
-}
-
-impl Input {
-    /// How many windows the span has with blocks of `block_size`.
-    pub fn window_count(&self, block_size: u64) -> u64 {
-        let (start, end) = self.span;
-        if start >= end || !matches!(self.shape, Shape::Regular { .. }) {
-            return 0;
-        }
-        let block_size = block_size.max(1);
-        (end - 1) / block_size - start / block_size + 1
-    }
-
-    /// Window `k`: `[k'*B, (k'+1)*B)` clipped to the span, where `k'`
-    /// counts from the window holding the span's start. Computed, not
-    /// stored, so a tiny block size costs no memory.
-    pub fn window(&self, k: u64, block_size: u64) -> Option<(u64, u64)> {
-        if k >= self.window_count(block_size) {
-            return None;
-        }
-        let block_size = block_size.max(1);
-        let (start, end) = self.span;
-        let first = start / block_size;
-        let from = if k == 0 {
-            start
-        } else {
-            (first + k) * block_size
-        };
-        let to = (first + k + 1).saturating_mul(block_size).min(end);
-        Some((from, to))
-    }
 }
 
 /// What the engine measured while running.
@@ -212,24 +148,6 @@ pub struct Engine {
     trace: bool,
 }
 
-/// A failure located in the input, waiting to become an [`Error`] once the
-/// lines before its block are known.
-#[derive(Debug)]
-enum Located {
-    /// A failure that needs no position (opening or reading a source).
-    Plain(Error),
-    /// A data failure in block `id`.
-    InBlock {
-        id: BlockId,
-        offset: u64,
-        line_in_block: u64,
-        column: u64,
-        /// Records in the block, for a failure of the whole block.
-        records: u64,
-        kind: FailureKind,
-    },
-}
-
 struct FirstFailure<'c> {
     /// Stopped at the lowest failing block so far: no later block is worth
     /// reading or processing.
@@ -251,71 +169,8 @@ impl FirstFailure<'_> {
     }
 }
 
-/// Records per block, folded in order per source: the lines before any
-/// block whose line numbers someone asked for (a failure, a skipped line).
-#[derive(Default)]
-pub struct Ledger {
-    sources: Mutex<Vec<SourceLines>>,
-}
-
-#[derive(Default, Clone)]
-struct SourceLines {
-    /// The next block to fold; all before it are folded.
-    next: u64,
-    /// Records in the blocks folded so far.
-    lines: u64,
-    /// Blocks that finished before an earlier one.
-    pending: BTreeMap<u64, u64>,
-    /// Blocks whose line numbers are wanted, and once known, the records
-    /// before them.
-    wanted: BTreeMap<u64, Option<u64>>,
-}
-
-impl Ledger {
-    fn with_sources(n: usize) -> Ledger {
-        Ledger {
-            sources: Mutex::new(vec![SourceLines::default(); n]),
-        }
-    }
-
-    /// Ask for the line numbers of block `id` (before reporting it).
-    pub fn want(&self, id: BlockId) {
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(source) = sources.get_mut(id.source as usize) {
-            source.wanted.entry(id.index).or_insert(None);
-        }
-    }
-
-    /// Block `id` holds `records` records.
-    fn report(&self, id: BlockId, records: u64) {
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(source) = sources.get_mut(id.source as usize) else {
-            return;
-        };
-        source.pending.insert(id.index, records);
-        while let Some(records) = source.pending.remove(&source.next) {
-            if let Some(slot) = source.wanted.get_mut(&source.next) {
-                *slot = Some(source.lines);
-            }
-            source.lines += records;
-            source.next += 1;
-        }
-    }
-
-    /// Records before block `id` in its source, if known.
-    pub fn lines_before(&self, id: BlockId) -> Option<u64> {
-        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        sources
-            .get(id.source as usize)?
-            .wanted
-            .get(&id.index)
-            .copied()
-            .flatten()
-    }
-}
-
 /// A unit of work handed to a worker.
-enum Work {
+enum Assignment {
     Window {
         input: usize,
         index: u64,
@@ -347,7 +202,7 @@ struct Scheduler<'a> {
 }
 
 impl Scheduler<'_> {
-    fn next(&self, first: &FirstFailure<'_>) -> Option<Work> {
+    fn next(&self, first: &FirstFailure<'_>) -> Option<Assignment> {
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let input_index = cursor.input;
@@ -369,7 +224,7 @@ impl Scheduler<'_> {
                     let index = cursor.index;
                     cursor.index += 1;
                     cursor.seq += 1;
-                    return Some(Work::Window {
+                    return Some(Assignment::Window {
                         input: input_index,
                         index,
                         seq,
@@ -384,7 +239,7 @@ impl Scheduler<'_> {
                         }
                         block.seq = seq;
                         cursor.seq += 1;
-                        return Some(Work::Block(block));
+                        return Some(Assignment::Block(block));
                     }
                     Ok(StreamMsg::Failed(located)) => {
                         first.record(seq, located);
@@ -406,11 +261,7 @@ impl Engine {
     /// # Errors
     /// The operating system refused to start the threads.
     pub fn new(options: EngineOptions) -> Result<Engine, Error> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads.max(1))
-            .thread_name(|i| format!("rbag-worker-{i}"))
-            .build()
-            .map_err(|e| Error::Usage(format!("cannot start worker threads: {e}")))?;
+        let pool = crate::threads::pool(options.threads)?;
         let trace = std::env::var_os("RBAG_TRACE_WINDOWS").is_some();
         Ok(Engine {
             options,
@@ -422,10 +273,6 @@ impl Engine {
     /// The engine's pool, for parallel work after the blocks (sorting).
     pub fn pool(&self) -> &rayon::ThreadPool {
         &self.pool
-    }
-
-    pub fn options(&self) -> &EngineOptions {
-        &self.options
     }
 
     /// Run `task` on every block of `inputs`, returning one partial result
@@ -638,8 +485,8 @@ impl<T: BlockTask> Worker<'_, T> {
         let delimiter = self.options.delimiter;
         while let Some(work) = self.scheduler.next(self.first) {
             let (mut block, recycle) = match work {
-                Work::Block(block) => (block, true),
-                Work::Window {
+                Assignment::Block(block) => (block, true),
+                Assignment::Window {
                     input,
                     index,
                     seq,
@@ -770,112 +617,4 @@ fn check_utf8(data: &[u8]) -> Result<(), BlockFailure> {
             at: e.valid_up_to(),
             kind: FailureKind::InvalidUtf8,
         })
-}
-
-fn located(block: &Block, failure: BlockFailure, delimiter: u8, records: u64) -> Located {
-    let data = block.data();
-    let at = failure.at.min(data.len());
-    let before = &data[..at];
-    let line_start = memchr::memrchr(delimiter, before).map_or(0, |i| i + 1);
-    Located::InBlock {
-        id: block.id,
-        offset: block.offset + at as u64,
-        line_in_block: memchr::memchr_iter(delimiter, before).count() as u64,
-        column: (at - line_start) as u64 + 1,
-        records,
-        kind: failure.kind,
-    }
-}
-
-/// Records in a file before `offset`, counted when a message needs them
-/// (the lines before a `--byte-range`).
-pub fn records_before(path: &std::path::Path, offset: u64, delimiter: u8) -> io::Result<u64> {
-    use std::io::Read;
-    let mut file = File::open(path)?.take(offset);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut count = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => return Ok(count),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        count += memchr::memchr_iter(delimiter, &buf[..n]).count() as u64;
-    }
-}
-
-/// The line numbers of block `id`'s records start after this many lines.
-pub fn line_base(inputs: &[Input], ledger: &Ledger, id: BlockId, delimiter: u8) -> u64 {
-    let before_range = match inputs.get(id.source as usize) {
-        Some(Input {
-            source: Source::File(path),
-            range_start,
-            ..
-        }) if *range_start > 0 => records_before(path, *range_start, delimiter).unwrap_or(0),
-        _ => 0,
-    };
-    before_range + ledger.lines_before(id).unwrap_or(0)
-}
-
-fn locate(located: Located, inputs: &[Input], ledger: &Ledger, delimiter: u8) -> Error {
-    match located {
-        Located::Plain(error) => error,
-        Located::InBlock {
-            id,
-            offset,
-            line_in_block,
-            column,
-            records,
-            kind,
-        } => {
-            let path = inputs[id.source as usize].source.name();
-            let base = line_base(inputs, ledger, id, delimiter);
-            let line = base + line_in_block + 1;
-            match kind {
-                FailureKind::InvalidUtf8 => Error::InvalidUtf8 {
-                    path,
-                    line,
-                    column,
-                    offset,
-                },
-                FailureKind::Data(message) => Error::BadData {
-                    path,
-                    line,
-                    column,
-                    message,
-                },
-                FailureKind::Block(message) => Error::BadBlock {
-                    path,
-                    first: base + 1,
-                    last: base + records.max(1),
-                    message,
-                },
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_ledger_folds_blocks_in_order() {
-        let ledger = Ledger::with_sources(2);
-        let id = |source, index| BlockId { source, index };
-        ledger.want(id(0, 2));
-        ledger.want(id(1, 1));
-        ledger.report(id(0, 1), 5);
-        ledger.report(id(0, 2), 7);
-        assert_eq!(ledger.lines_before(id(0, 2)), None);
-        ledger.report(id(0, 0), 3);
-        assert_eq!(ledger.lines_before(id(0, 2)), Some(8));
-        ledger.report(id(1, 0), 4);
-        ledger.report(id(1, 1), 1);
-        assert_eq!(ledger.lines_before(id(1, 1)), Some(4));
-        // Folded blocks are forgotten.
-        let sources = ledger.sources.lock().unwrap();
-        assert!(sources.iter().all(|s| s.pending.is_empty()));
-    }
 }

@@ -1,251 +1,24 @@
-//! rbag's partial results (`--partial`), the exchange format of `rbag
-//! merge` and of machines that each run a part of one job.
-//!
-//! A partial is line-oriented and self-describing:
-//!
-//! ```text
-//! rbag-partial<TAB>1<TAB>{"plan":...,"pipeline":...,"input":...,"cut":...}
-//! <rows of the reduction's state>
-//! end<TAB><number of rows>
-//! ```
-//!
-//! The header names the format version and the plan: everything that
-//! decides what the rows mean (the command, the pipeline in canonical
-//! form, how records are read), so that only partials of the same plan
-//! merge. The rows hold the exact state of the first reduction (integer
-//! and float sums as the exact integers they are, never rounded), or the
-//! records themselves when the pipeline has no reduction. Fields are
-//! separated by TAB and escaped as TSV keys are, so any bytes round-trip.
-//! The trailer counts the rows, so a partial cut short is refused rather
-//! than merged. Rows are written in a canonical order: a partial does not
-//! depend on threads or block sizes either.
+//! Reading partials: every partial of a stream (several may follow one
+//! another, as `cat a.partial b.partial` makes), each refused with its
+//! line number when it is malformed or cut short; a reduction's state from
+//! its rows; and plain `key<TAB>count` tables. Every count read is spent
+//! from one tally, so a merge refuses counts that would overflow rather
+//! than wrap them.
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 
 use num_bigint::BigInt;
 
+use super::{Header, MAGIC};
 use crate::json::{Number, Value};
 use crate::numbers::{ExactSum, FloatSum, IntSum, Squares};
-use crate::output::{unescape_tsv_field, write_tsv_field};
-use crate::pipeline::item::{Item, KeyKind};
-use crate::pipeline::parse::Reduce;
+use crate::pipeline::ast::Reduce;
+use crate::pipeline::item::Item;
 use crate::reduce::{Acc, Groups, KeyCounts, Position, Ranked, SummaryAcc};
-
-/// The format version this rbag writes and reads.
-pub const VERSION: u32 = 1;
-
-/// The first word of a partial.
-pub const MAGIC: &str = "rbag-partial";
-
-/// What a partial says about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The identity of the job: partials merge only with partials of the
-    /// same plan.
-    pub plan: String,
-    /// The pipeline in canonical form, to finish the merged result with.
-    pub pipeline: String,
-    /// `text` or `json`: how the pipeline was read.
-    pub input: String,
-    /// The record terminator, for printing records: `\n` or `\0`.
-    pub terminator: u8,
-    /// Set when the rows were cut (`--top`, `--min-count`): such a partial
-    /// lacks rows and cannot be merged exactly.
-    pub cut: Option<String>,
-}
-
-impl Header {
-    /// The header line.
-    pub fn write(&self, out: &mut Vec<u8>) {
-        let fields = Value::object([
-            ("plan", Value::string(self.plan.clone())),
-            ("pipeline", Value::string(self.pipeline.clone())),
-            ("input", Value::string(self.input.clone())),
-            (
-                "terminator",
-                Value::string(if self.terminator == 0 { "\0" } else { "\n" }),
-            ),
-            ("cut", self.cut.clone().map_or(Value::Null, Value::String)),
-        ]);
-        out.extend_from_slice(format!("{MAGIC}\t{VERSION}\t").as_bytes());
-        fields.write_canonical(out);
-        out.push(b'\n');
-    }
-
-    /// Read a header line (without its newline).
-    ///
-    /// # Errors
-    /// Not a partial, another version, or a malformed header.
-    pub fn read(line: &[u8]) -> Result<Header, String> {
-        let mut fields = line.splitn(3, |&b| b == b'\t');
-        if fields.next() != Some(MAGIC.as_bytes()) {
-            return Err("not an rbag partial (it does not start with 'rbag-partial')".into());
-        }
-        let version = fields
-            .next()
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.parse::<u32>().ok())
-            .ok_or("the partial's header has no format version")?;
-        if version != VERSION {
-            return Err(format!(
-                "partial format version {version}; this rbag reads version {VERSION} (use the rbag that wrote it)"
-            ));
-        }
-        let json = fields
-            .next()
-            .ok_or("the partial's header has no description")?;
-        let Ok(Value::Object(object)) = crate::json::parse::parse(json) else {
-            return Err("the partial's header is not a JSON object".into());
-        };
-        let text = |key: &str| match object.get(key) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            _ => Err(format!("the partial's header lacks \"{key}\"")),
-        };
-        Ok(Header {
-            plan: text("plan")?,
-            pipeline: text("pipeline")?,
-            input: text("input")?,
-            terminator: if text("terminator")? == "\0" {
-                0
-            } else {
-                b'\n'
-            },
-            cut: match object.get("cut") {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            },
-        })
-    }
-}
-
-/// Append one row: its fields TAB-separated, each escaped.
-fn row(out: &mut Vec<u8>, fields: &[&[u8]]) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\t');
-        }
-        write_tsv_field(out, field);
-    }
-    out.push(b'\n');
-}
-
-fn kind_tag(kind: KeyKind) -> &'static [u8] {
-    match kind {
-        KeyKind::Text => b"t",
-        KeyKind::Json => b"j",
-    }
-}
-
-/// An item as two fields: `t` and its text, `r` and its original JSON
-/// line, or `j` and its canonical JSON.
-fn item_fields(item: &Item<'_>) -> (&'static [u8], Vec<u8>) {
-    match item {
-        Item::Text(text) => (b"t", text.to_vec()),
-        Item::Json(_, Some(raw)) => (b"r", raw.to_vec()),
-        Item::Json(value, None) => (b"j", value.to_canonical()),
-    }
-}
-
-/// Append a record as a row of a streaming partial.
-pub fn write_record(item: &Item<'_>, out: &mut Vec<u8>) {
-    let (tag, data) = item_fields(item);
-    row(out, &[tag, &data]);
-}
-
-fn sum_fields(sum: &ExactSum) -> Vec<Vec<u8>> {
-    let mut fields = vec![
-        sum.count.to_string().into_bytes(),
-        if sum.floats {
-            b"1".to_vec()
-        } else {
-            b"0".to_vec()
-        },
-        sum.ints.total().to_string().into_bytes(),
-        sum.fsum.to_bigint().to_string().into_bytes(),
-    ];
-    if let Some(squares) = &sum.squares {
-        fields.push(squares.ints.total().to_string().into_bytes());
-        fields.push(squares.fsum.to_bigint().to_string().into_bytes());
-        fields.push(squares.rare.to_string().into_bytes());
-    }
-    fields
-}
-
-/// Append the rows of a reduction's state, in a canonical order.
-pub fn write_acc(acc: &Acc, reduce: &Reduce, out: &mut Vec<u8>) {
-    match acc {
-        Acc::Frequencies(counts) | Acc::Distinct(counts) => {
-            let mut keys: Vec<(KeyKind, &[u8], u64)> = counts.iter().collect();
-            keys.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
-            let counted = matches!(acc, Acc::Frequencies(_));
-            for (kind, key, count) in keys {
-                if counted {
-                    row(out, &[kind_tag(kind), key, count.to_string().as_bytes()]);
-                } else {
-                    row(out, &[kind_tag(kind), key]);
-                }
-            }
-        }
-        Acc::Count(n) => row(out, &[b"count", n.to_string().as_bytes()]),
-        Acc::Sum(sum) => {
-            let fields = sum_fields(sum);
-            let mut all: Vec<&[u8]> = vec![b"sum"];
-            all.extend(fields.iter().map(Vec::as_slice));
-            row(out, &all);
-        }
-        Acc::Summary(summary) => {
-            let fields = sum_fields(&summary.sum);
-            let number = |n: &Option<Number>| {
-                n.as_ref().map_or(b"-".to_vec(), |n| {
-                    let mut text = Vec::new();
-                    n.write(&mut text);
-                    text
-                })
-            };
-            let (min, max) = (number(&summary.min), number(&summary.max));
-            let mut all: Vec<&[u8]> = vec![b"summary"];
-            all.extend(fields.iter().map(Vec::as_slice));
-            all.push(&min);
-            all.push(&max);
-            row(out, &all);
-        }
-        Acc::Extreme(item) => {
-            if let Some(item) = item {
-                let (tag, data) = item_fields(item);
-                row(out, &[b"item", tag, &data]);
-            }
-        }
-        Acc::TopK(kept) => {
-            for ranked in crate::reduce::ranked_in_order(kept.clone(), reduce) {
-                let rank = ranked
-                    .rank
-                    .as_ref()
-                    .map_or(b"-".to_vec(), Value::to_canonical);
-                let (tag, data) = item_fields(&ranked.item);
-                row(out, &[&rank, tag, &data]);
-            }
-        }
-        Acc::Take(kept) => {
-            let mut kept: Vec<_> = kept.iter().collect();
-            kept.sort_by_key(|(p, _)| *p);
-            for (_, item) in kept {
-                let (tag, data) = item_fields(item);
-                row(out, &[tag, &data]);
-            }
-        }
-        Acc::Group(groups) => {
-            let mut keys: Vec<_> = groups.map.iter().collect();
-            keys.sort_unstable_by(|a, b| a.0.1.cmp(&b.0.1).then(a.0.0.cmp(&b.0.0)));
-            for ((kind, key), acc) in keys {
-                row(out, &[b"group", kind_tag(*kind), key]);
-                write_acc(acc, reduce, out);
-                row(out, &[b"end-group"]);
-            }
-        }
-    }
-}
+use crate::table::KeyKind;
+use crate::tsv;
 
 /// A problem in a partial: its line number (1-based) and what is wrong.
 pub type Bad = (u64, String);
@@ -322,7 +95,7 @@ impl<'a> Rows<'a> {
         self.next += 1;
         let mut fields = Vec::new();
         for field in line.split(|&b| b == b'\t') {
-            match unescape_tsv_field(field) {
+            match tsv::read_field(field) {
                 Ok(f) => fields.push(f),
                 Err(_) => {
                     return self.bad("a bad escape (a backslash not followed by \\, t, n or r)");
@@ -524,15 +297,16 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
                     min: extreme(&rest[7])?,
                     max: extreme(&rest[8])?,
                 };
-                let merged = Acc::Summary(std::mem::take(summary))
-                    .merge(Acc::Summary(Box::new(part)), reduce);
-                acc = merged;
+                acc = Acc::Summary(std::mem::take(summary))
+                    .merge(Acc::Summary(Box::new(part)), reduce)
+                    .map_err(|e| (line, e.0))?;
             }
             (Acc::Summary(_), _) => return wrong("a 'summary' row"),
             (Acc::Extreme(best), [tag, kind, data]) if tag == b"item" => {
                 let item = read_item(kind, data.clone(), rows)?;
-                let merged = Acc::Extreme(best.take()).merge(Acc::Extreme(Some(item)), reduce);
-                acc = merged;
+                acc = Acc::Extreme(best.take())
+                    .merge(Acc::Extreme(Some(item)), reduce)
+                    .map_err(|e| (line, e.0))?;
             }
             (Acc::Extreme(_), _) => return wrong("an 'item' row"),
             (Acc::TopK(kept), [rank, kind, data]) => {
@@ -656,16 +430,6 @@ pub fn read_parts(input: &mut dyn BufRead) -> io::Result<Result<Option<Vec<Part>
     Ok(Ok(Some(parts)))
 }
 
-/// Write a partial: header, rows, trailer.
-pub fn write_partial(out: &mut dyn Write, header: &Header, rows: &[u8]) -> io::Result<()> {
-    let mut head = Vec::new();
-    header.write(&mut head);
-    out.write_all(&head)?;
-    out.write_all(rows)?;
-    let count = rows.iter().filter(|&&b| b == b'\n').count();
-    out.write_all(format!("end\t{count}\n").as_bytes())
-}
-
 /// The frequency counts of a plain `key<TAB>count` table written by rbag
 /// (TSV, keys escaped); keys are text.
 ///
@@ -695,7 +459,7 @@ pub fn read_table(input: &mut dyn BufRead, tally: &Tally) -> io::Result<Result<K
         let Some(tab) = memchr::memrchr(b'\t', &line) else {
             return not_a_table(number, "expected key<TAB>count");
         };
-        let key = match unescape_tsv_field(&line[..tab]) {
+        let key = match tsv::read_field(&line[..tab]) {
             Ok(key) => key,
             Err(_) => return not_a_table(number, "a bad escape in the key"),
         };
@@ -710,139 +474,5 @@ pub fn read_table(input: &mut dyn BufRead, tally: &Tally) -> io::Result<Result<K
             return Ok(Err((number, message)));
         }
         counts.add_key(KeyKind::Text, &key, count);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::parse::{InputKind, parse};
-    use crate::reduce::Reducer;
-
-    fn json(s: &str) -> Item<'static> {
-        Item::value(crate::json::parse::parse(s.as_bytes()).unwrap())
-    }
-
-    fn round_trip(pipeline: &str, items: Vec<Item<'static>>) {
-        let parsed = parse(pipeline, InputKind::Json).unwrap();
-        let reduction = parsed.reduce.unwrap();
-        let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
-        let stages = crate::pipeline::eval::Evaluator::new(parsed.stages);
-        let mut acc = reducer.new_acc();
-        let mut dropped = crate::pipeline::eval::Dropped::default();
-        let mut inner = crate::pipeline::eval::Dropped::default();
-        for (i, item) in items.into_iter().enumerate() {
-            let position = Position {
-                item: i as u64,
-                ..Position::default()
-            };
-            stages
-                .run(item, &mut dropped, &mut |item| {
-                    reducer.add(&mut acc, item, position, &mut inner)
-                })
-                .unwrap();
-        }
-        let mut rows = Vec::new();
-        write_acc(&acc, &reducer.reduce, &mut rows);
-        let lines: Vec<Vec<u8>> = rows
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
-        let tally = Tally::default();
-        let mut reader = Rows::new(&lines, 2, 0, &tally);
-        let back = read_acc(&mut reader, &reducer.reduce, reducer.is_grouped()).unwrap();
-        let mut again = Vec::new();
-        write_acc(&back, &reducer.reduce, &mut again);
-        assert_eq!(
-            String::from_utf8_lossy(&again),
-            String::from_utf8_lossy(&rows),
-            "{pipeline}"
-        );
-    }
-
-    #[test]
-    fn every_reduction_round_trips() {
-        let items = || {
-            vec![
-                json(r#"{"a": "x\ty", "n": 1.5}"#),
-                json(r#"{"a": 2, "n": 123456789012345678901234567890}"#),
-                json(r#"{"a": "x\ty", "n": -0.1}"#),
-                Item::Text(Cow::Borrowed(b"caf\xe9\n\\")),
-            ]
-        };
-        for pipeline in [
-            "frequencies",
-            "distinct",
-            "count",
-            "pluck .n | sum",
-            "pluck .n | mean",
-            "pluck .n | var 1",
-            "pluck .n | summary",
-            "min",
-            "max",
-            "topk 2 by .n",
-            "bottomk 3",
-            "take 2",
-            "group .a | count",
-            "group .a | pluck .n | sum",
-            "group .a | frequencies",
-            "group .a | topk 1",
-        ] {
-            let items = if pipeline.starts_with("pluck .n") || pipeline.contains("sum") {
-                items().into_iter().take(3).collect()
-            } else {
-                items()
-            };
-            round_trip(pipeline, items);
-        }
-    }
-
-    #[test]
-    fn headers_say_what_is_wrong() {
-        let header = Header {
-            plan: "run json 'count'".into(),
-            pipeline: "count".into(),
-            input: "json".into(),
-            terminator: b'\n',
-            cut: None,
-        };
-        let mut line = Vec::new();
-        header.write(&mut line);
-        assert_eq!(Header::read(line.strip_suffix(b"\n").unwrap()), Ok(header));
-        assert_eq!(
-            Header::read(b"rbag-partial\t7\t{}"),
-            Err(
-                "partial format version 7; this rbag reads version 1 (use the rbag that wrote it)"
-                    .into()
-            )
-        );
-        assert!(Header::read(b"the\t85").is_err());
-    }
-
-    #[test]
-    fn a_partial_cut_short_is_refused() {
-        let text = b"rbag-partial\t1\t{\"cut\":null,\"input\":\"text\",\"pipeline\":\"count\",\"plan\":\"p\",\"terminator\":\"\\n\"}\ncount\t3\n";
-        let got = read_parts(&mut &text[..]).unwrap();
-        assert_eq!(
-            got.err(),
-            Some((
-                3,
-                "the partial ends before its 'end' line (was it cut short?)".into()
-            ))
-        );
-        let wrong = [&text[..], b"end\t2\n"].concat();
-        assert!(read_parts(&mut &wrong[..]).unwrap().is_err());
-        let right = [&text[..], b"end\t1\n"].concat();
-        assert_eq!(
-            read_parts(&mut &right[..]).unwrap().unwrap().unwrap().len(),
-            1
-        );
-        assert!(
-            read_parts(&mut &b"the\t3\n"[..])
-                .unwrap()
-                .unwrap()
-                .is_none()
-        );
     }
 }

@@ -1,37 +1,21 @@
-//! The command line: clap definitions, value parsers, and the help text that
-//! teaches rbag. The man pages are generated from these definitions.
+//! The command line: the clap definitions (the man pages and completions
+//! are generated from them), their value parsers, the help texts (`help`),
+//! and the lowering of parsed arguments into the plain requests the
+//! commands take (`lower`). clap's types stop here.
+
+pub(crate) mod help;
+mod lower;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Default block size: large enough that per-block overhead vanishes, small
-/// enough that 2 cores get dozens of blocks from a 43 MB file.
-pub const DEFAULT_BLOCKSIZE: u64 = 1 << 20;
-
-const ABOUT: &str = "Parallel, deterministic word and record counts for the shell";
-
-const LONG_ABOUT: &str = "\
-rbag brings Dask Bag's model to the shell. It reads text in blocks cut at line \
-boundaries, counts every block in parallel, and merges the partial counts into \
-one sorted table. The output is byte-identical whatever the thread count, the \
-block size or the way the input arrives (file or pipe), so it can be diffed \
-against a golden file in CI.";
-
-const WORDCOUNT_LONG_ABOUT: &str = "\
-Count the words of the input and print each distinct word with its count, most \
-frequent first (ties in byte order of the word).
-
-A word is, by default, a maximal run of Unicode letters, marks, decimal digits \
-and connector punctuation such as '_'; an apostrophe (' or \u{2019}) between \
-two such characters belongs to the word, so \"don't\" is one word. Words are \
-lowercased with the full Unicode mapping unless --keep-case is given. Use \
---split whitespace to split on white space only (punctuation stays attached), \
-or --pattern to say what a word is with a regular expression.
-
-Input is read in blocks cut at line boundaries and counted in parallel; the \
-output does not depend on --threads or --blocksize.";
+use help::{
+    ABOUT, FREQ_LONG_ABOUT, LONG_ABOUT, MERGE_LONG_ABOUT, PARTIAL_FORMAT_HELP, PIPELINE_HELP,
+    RUN_LONG_ABOUT, WORDCOUNT_LONG_ABOUT,
+};
+pub(crate) use lower::lower;
 
 /// The rbag command line.
 #[derive(Debug, Parser)]
@@ -105,46 +89,6 @@ pub enum Command {
     Merge(MergeArgs),
 }
 
-const MERGE_LONG_ABOUT: &str = "\
-Combine partial results written with --partial (by wordcount, freq, run, or \
-merge itself) into the output that one run over all their input would \
-print, byte for byte. Plain key<TAB>count tables written by rbag merge too, \
-as frequency tables.
-
-Partials merge in the order given, which is the input order for what \
-depends on it: take, ties of topk, and the records of a pipeline without a \
-reduction come out part after part. Any grouping works: merging merges \
-(with --partial) gives the same result. Refused, with the reason: partials \
-of different jobs, a table cut by --top or --min-count, a malformed or \
-truncated partial, an unknown format version.";
-
-/// The partial format, for `rbag merge --help` and the man page.
-pub const PARTIAL_FORMAT_HELP: &str = "\
-Partial format (--partial), version 1. A partial is lines of bytes:
-
-  rbag-partial<TAB>1<TAB>{JSON header}
-  rows...
-  end<TAB>N
-
-The header names the plan (the command, the canonical pipeline and how
-records are read: only partials of one plan merge), the pipeline, the input
-kind, the record terminator, and whether --top or --min-count cut the rows
-(such a partial is refused). The last line counts the rows, so a partial cut
-short is refused. Fields are separated by TAB; a field escapes \\, TAB, LF and
-CR as \\\\, \\t, \\n, \\r. The rows, in a canonical order:
-
-  frequencies          KIND KEY COUNT per key (KIND: t text, j JSON)
-  distinct             KIND KEY
-  count                count N
-  sum, mean            sum COUNT FLOATS INTS FLOATSUM: the exact integer total,
-                       and floats as an exact integer times 2^-1074
-  var, std             sum ... with the same three for the squares
-  summary              summary ... with min and max
-  min, max             item KIND RECORD (KIND: t text, r JSON line, j JSON)
-  topk, bottomk        RANK KIND RECORD, best first (RANK: JSON, or -)
-  take, no reduction   KIND RECORD, in input order
-  group                group KIND KEY, the group's rows, end-group";
-
 /// Arguments of `rbag merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -172,115 +116,6 @@ pub struct MergeExec {
     #[command(flatten)]
     pub plan: PlanOption,
 }
-
-impl MergeExec {
-    pub fn threads(&self) -> usize {
-        self.threads.map_or_else(default_threads, usize::from)
-    }
-}
-
-fn default_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(64)
-}
-
-const RUN_LONG_ABOUT: &str = "\
-Run a pipeline over the records of the input. Records are lines (or JSON \
-values with --jsonl); each goes through the map, filter and flatten stages, \
-and the records that come out are either reduced (frequencies, count, sum, \
-...) into one answer, or printed in input order as they are ready.
-
-The pipeline is one argument: quote it for the shell with single quotes, and \
-write regexes as /.../ and strings as \"...\" inside it. It is checked before \
-any input is read.";
-
-/// The pipeline language, for `rbag run --help` and the man pages.
-pub const PIPELINE_HELP: &str = "\
-Pipeline stages, separated by '|'. A reduction's result flows on as records.
-
-Map (one record in, one out):
-  lower, upper             Unicode case mapping
-  trim                     drop white space at both ends
-  pluck PATH               the value at a JSON path: .a.b  .a[0]  .a[-1]  .[\"odd key\"]
-                           (records without it are dropped, and counted in --stats)
-  pluck PATH // DEFAULT    DEFAULT (a JSON literal) when the path is missing or null
-  pluck [PATH, ...]        an array of the values (null for a missing path)
-  replace /RE/ \"TEXT\"      replace every match; $1 or ${name} insert a group
-  extract /RE/             the first group of the first match, else the whole match
-                           (records without a match are dropped)
-  len                      length: characters of text, elements of an array
-  json                     parse text as JSON
-  text                     JSON as text (a string's content, else compact JSON)
-
-Filter (keep some records):
-  filter TEST              keep the records for which TEST holds (remove: drop them)
-  nonempty                 drop empty text, null, \"\", [] and {}
-  sample P [seed S]        keep a record with probability P, decided by a hash of
-                           its text and S: the same records for any threads, block
-                           size or machine
-
-Tests:
-  /RE/                     the record's text matches
-  .a.b                     the path is present and neither null nor false
-  VALUE OP VALUE           OP is == != < <= > >=; VALUE is a path, len (the
-                           record's length) or a literal: 3, \"en\", true, false,
-                           null, [1, 2], {\"a\": 1}
-  VALUE =~ /RE/            the value's text matches (!~: does not)
-  VALUE in [LITERAL, ...]  the value equals one of the list
-  not TEST, TEST and TEST, TEST or TEST, (TEST)
-                           a test on a path the record lacks is false
-
-Flatten (one record in, any number out):
-  words                    the words of the text (as rbag wordcount splits them)
-  split \",\"  split /RE/    the pieces between separators (empty pieces kept)
-  chars                    each character
-  explode                  the elements of a JSON array
-  pipe \"CMD\"               run CMD with sh -c once per block, its records on
-                           standard input one per line (JSON values as compact
-                           JSON); its output lines are the records that flow on
-
-Reduce:
-  frequencies (freq)       each distinct record with its count, most frequent first
-  count                    the number of records
-  distinct                 each distinct record once, in byte order
-  sum, mean                of numbers (JSON numbers, or text that is one), exact
-                           and rounded once
-  var [DDOF], std [DDOF]   variance and standard deviation; DDOF 0 (the default)
-                           for the population, 1 for a sample
-  summary                  count, sum, min, max, mean and std in one row
-  min, max                 the smallest and largest record, in the order of values
-  topk K [by PROJECTION]   the K largest records (by the value of a path, or of
-  bottomk K [by PROJECTION] [paths]), ties in input order; bottomk: the smallest
-  take N                   the first N records in input order; reading stops there
-
-Group:
-  group KEY | STAGES... | REDUCTION
-                           per distinct KEY (a path, [paths], or /RE/ whose first
-                           group is the key), run the stages and the reduction:
-                           key<TAB>value per group, by key (--sort count: by value)
-
-After a reduction the records are its result: {\"key\": K, \"count\": N} rows after
-frequencies, {\"key\": K, \"value\": V} rows after a group, the records of distinct,
-topk and take, one value after count, sum and the like:
-  distinct | count          frequencies | filter .count >= 10 | count
-A table that later stages only filter or cut still prints as a table.
-
-Order of values (min, max, topk, bottomk, tests): null < false < true < numbers <
-strings < arrays < objects; numbers by value, strings and text by their bytes,
-arrays element by element, objects by their sorted keys, then their values.
-== compares numbers by value (1 == 1.0); where 1 and 1.0 must be told apart (min,
-max, topk), the integer comes first.
-
-Without a reduction, records stream out in input order: unchanged records as
-their original bytes, changed text as text, JSON strings as text, other JSON as
-compact JSON with sorted keys. Regex flags follow the closing slash: /x/i.";
-
-const FREQ_LONG_ABOUT: &str = "\
-Count how often each record occurs: each line of text, or each JSON value \
-(equal values count together whatever the order of their keys), or with \
---field the value at a JSON path. The same as rbag run 'frequencies' (or \
-'pluck PATH | frequencies').";
 
 /// Arguments of `rbag run`.
 #[derive(Debug, Args)]
@@ -435,8 +270,8 @@ pub struct InputOptions {
     /// Only the records that start in bytes [START, END) of the one input
     /// file ('START:' runs to the end), as blocks are cut: ranges that tile
     /// a file read every record once. For splitting a file across machines.
-    #[arg(long, value_name = "START:END", value_parser = crate::plan::parse_byte_range)]
-    pub byte_range: Option<crate::plan::ByteRange>,
+    #[arg(long, value_name = "START:END", value_parser = parse_byte_range)]
+    pub byte_range: Option<ByteRangeArg>,
 }
 
 /// When to decompress input.
@@ -446,15 +281,6 @@ pub enum DecompressMode {
     Auto,
     /// Never: read the bytes as they are
     Never,
-}
-
-impl DecompressMode {
-    pub fn to_input(self) -> crate::input::Decompress {
-        match self {
-            DecompressMode::Auto => crate::input::Decompress::Auto,
-            DecompressMode::Never => crate::input::Decompress::Never,
-        }
-    }
 }
 
 /// How results are written.
@@ -500,13 +326,6 @@ pub struct OutputOptions {
     /// --byte-range).
     #[arg(long)]
     pub partial: bool,
-}
-
-impl OutputOptions {
-    /// The output format: `--format`, else TSV.
-    pub fn format(&self) -> Format {
-        self.format.unwrap_or(Format::Tsv)
-    }
 }
 
 /// Output formats.
@@ -569,7 +388,18 @@ pub struct PlanOption {
         require_equals = true,
         default_missing_value = "text"
     )]
-    pub explain: Option<crate::explain::ExplainFormat>,
+    pub explain: Option<ExplainFormat>,
+}
+
+/// How `--explain` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// For people
+    Text,
+    /// For tools: stable keys, every block
+    Json,
+    /// A Graphviz task graph
+    Dot,
 }
 
 /// When to draw a progress bar.
@@ -583,12 +413,34 @@ pub enum ProgressMode {
     Never,
 }
 
-impl ExecOptions {
-    /// The thread count to use: the flag, else the number of cores (capped,
-    /// since more counting threads than cores only adds merge work).
-    pub fn threads(&self) -> usize {
-        self.threads.map_or_else(default_threads, usize::from)
+/// `--byte-range START:END`: the records whose first byte is in
+/// `[start, end)`; no end means to the end of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRangeArg {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+/// Parse `START:END` or `START:`.
+///
+/// # Errors
+/// Anything else, with what was expected.
+pub fn parse_byte_range(text: &str) -> Result<ByteRangeArg, String> {
+    let usage = || {
+        format!("'{text}' is not a byte range; write START:END or START: (bytes, e.g. 0:1048576)")
+    };
+    let (start, end) = text.split_once(':').ok_or_else(usage)?;
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| usage());
+    let start = number(start)?;
+    let end = if end.trim().is_empty() {
+        None
+    } else {
+        Some(number(end)?)
+    };
+    if end.is_some_and(|end| end < start) {
+        return Err(format!("'{text}': the range ends before it starts"));
     }
+    Ok(ByteRangeArg { start, end })
 }
 
 /// Parse a size such as `1048576`, `64KiB`, `16MiB` or `1GB`.
@@ -639,6 +491,38 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn byte_ranges_parse() {
+        assert_eq!(
+            parse_byte_range("0:10"),
+            Ok(ByteRangeArg {
+                start: 0,
+                end: Some(10)
+            })
+        );
+        assert_eq!(
+            parse_byte_range("5:"),
+            Ok(ByteRangeArg {
+                start: 5,
+                end: None
+            })
+        );
+        assert_eq!(
+            parse_byte_range("7:7"),
+            Ok(ByteRangeArg {
+                start: 7,
+                end: Some(7)
+            })
+        );
+        assert!(parse_byte_range("10").is_err());
+        assert!(parse_byte_range("a:b").is_err());
+        assert!(parse_byte_range("-1:3").is_err());
+        assert_eq!(
+            parse_byte_range("9:3"),
+            Err("'9:3': the range ends before it starts".to_owned())
+        );
     }
 
     #[test]

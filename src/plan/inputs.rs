@@ -1,46 +1,96 @@
-//! The plan of a run: its inputs (what each is, its size, its compression),
-//! the byte windows each regular file is cut into, the thread count. The
-//! engine runs exactly these windows, `--byte-range` selects from them,
-//! and `--explain` prints them.
+//! The inputs of a plan: what each source is (its size, its compression),
+//! the byte windows each regular file is cut into, and how many threads
+//! are worth starting. The engine reads exactly these windows,
+//! `--byte-range` selects from them, and `--explain` prints them.
 
-use crate::engine::Input;
 use crate::error::Error;
 use crate::input::{Decompress, Shape, Source, inspect};
+
+/// One input as the engine reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct Input {
+    pub source: Source,
+    pub shape: Shape,
+    /// For a regular file: the bytes `[start, end)` whose records are read,
+    /// cut into the windows of [`Input::window`].
+    pub span: (u64, u64),
+}
+
+impl Input {
+    /// An input read whole (a partial), or before its span is planned.
+    pub fn whole(source: Source, shape: Shape) -> Input {
+        Input {
+            source,
+            shape,
+            span: (0, 0),
+        }
+    }
+
+    /// How many windows the span has with blocks of `block_size`.
+    pub fn window_count(&self, block_size: u64) -> u64 {
+        let (start, end) = self.span;
+        if start >= end || !matches!(self.shape, Shape::Regular { .. }) {
+            return 0;
+        }
+        let block_size = block_size.max(1);
+        (end - 1) / block_size - start / block_size + 1
+    }
+
+    /// Window `k`: `[k'*B, (k'+1)*B)` clipped to the span, where `k'`
+    /// counts from the window holding the span's start. Computed, not
+    /// stored, so a tiny block size costs no memory.
+    pub fn window(&self, k: u64, block_size: u64) -> Option<(u64, u64)> {
+        if k >= self.window_count(block_size) {
+            return None;
+        }
+        let block_size = block_size.max(1);
+        let (start, end) = self.span;
+        let first = start / block_size;
+        let from = if k == 0 {
+            start
+        } else {
+            (first + k) * block_size
+        };
+        let to = (first + k + 1).saturating_mul(block_size).min(end);
+        Some((from, to))
+    }
+
+    /// The windows, in order.
+    pub fn windows(&self, block_size: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+        (0..self.window_count(block_size)).filter_map(move |k| self.window(k, block_size))
+    }
+
+    /// Where the part read starts (`--byte-range`), for line numbers.
+    pub fn range_start(&self) -> u64 {
+        self.span.0
+    }
+}
+
+/// The total size of the inputs, when every one is known.
+pub(crate) fn known_total(inputs: &[Input]) -> Option<u64> {
+    inputs
+        .iter()
+        .map(|i| match &i.shape {
+            Shape::Regular { .. } => Some(i.span.1 - i.span.0),
+            Shape::Stream { .. } => None,
+        })
+        .sum()
+}
 
 /// `--byte-range START:END`: the records whose first byte is in
 /// `[start, end)`; no end means to the end of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
+pub(crate) struct ByteRange {
     pub start: u64,
     pub end: Option<u64>,
 }
 
-/// Parse `START:END` or `START:`.
-///
-/// # Errors
-/// Anything else, with what was expected.
-pub fn parse_byte_range(text: &str) -> Result<ByteRange, String> {
-    let usage = || {
-        format!("'{text}' is not a byte range; write START:END or START: (bytes, e.g. 0:1048576)")
-    };
-    let (start, end) = text.split_once(':').ok_or_else(usage)?;
-    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| usage());
-    let start = number(start)?;
-    let end = if end.trim().is_empty() {
-        None
-    } else {
-        Some(number(end)?)
-    };
-    if end.is_some_and(|end| end < start) {
-        return Err(format!("'{text}': the range ends before it starts"));
-    }
-    Ok(ByteRange { start, end })
-}
-
 /// The windows `[k*B, (k+1)*B)` of a file of `size` bytes, cut to
 /// `range`: each window of the file that overlaps the range, clipped to
-/// it. The last one ends at the end of the range (or of the file).
-pub fn windows(size: u64, block_size: u64, range: Option<ByteRange>) -> Vec<(u64, u64)> {
+/// it. The last one ends at the end of the range (or of the file). The
+/// model [`Input::window`] is held to.
+#[cfg(test)]
+fn windows(size: u64, block_size: u64, range: Option<ByteRange>) -> Vec<(u64, u64)> {
     let block_size = block_size.max(1);
     let (from, to) = match range {
         Some(range) => (range.start.min(size), range.end.unwrap_or(size).min(size)),
@@ -73,12 +123,7 @@ pub fn inputs(
     let shapes = inspect_all(&sources, decompress, threads);
     let mut inputs = Vec::with_capacity(sources.len());
     for (source, shape) in sources.into_iter().zip(shapes) {
-        inputs.push(Input {
-            source,
-            shape: shape?,
-            span: (0, 0),
-            range_start: 0,
-        });
+        inputs.push(Input::whole(source, shape?));
     }
     if range.is_some() {
         let why = match inputs.as_slice() {
@@ -115,7 +160,6 @@ pub fn inputs(
                 Some(range) => (range.start.min(size), range.end.unwrap_or(size).min(size)),
                 None => (0, size),
             };
-            input.range_start = input.span.0;
         }
     }
     Ok(inputs)
@@ -175,38 +219,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn byte_ranges_parse() {
-        assert_eq!(
-            parse_byte_range("0:10"),
-            Ok(ByteRange {
-                start: 0,
-                end: Some(10)
-            })
-        );
-        assert_eq!(
-            parse_byte_range("5:"),
-            Ok(ByteRange {
-                start: 5,
-                end: None
-            })
-        );
-        assert_eq!(
-            parse_byte_range("7:7"),
-            Ok(ByteRange {
-                start: 7,
-                end: Some(7)
-            })
-        );
-        assert!(parse_byte_range("10").is_err());
-        assert!(parse_byte_range("a:b").is_err());
-        assert!(parse_byte_range("-1:3").is_err());
-        assert_eq!(
-            parse_byte_range("9:3"),
-            Err("'9:3': the range ends before it starts".to_owned())
-        );
-    }
-
-    #[test]
     fn computed_windows_are_the_listed_ones() {
         for (size, block_size, range) in [
             (10, 4, None),
@@ -260,7 +272,6 @@ mod tests {
                 source: Source::Stdin,
                 shape: Shape::Regular { size },
                 span: (start, end),
-                range_start: start,
             };
             let computed: Vec<_> = (0..input.window_count(block_size))
                 .map(|k| input.window(k, block_size).unwrap())

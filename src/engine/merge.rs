@@ -1,0 +1,207 @@
+//! Executing a merge plan: read every partial (and plain `key<TAB>count`
+//! table) whole, in the order given, check that they are of one job and
+//! none was cut, and merge their states exactly into what one run over all
+//! their input would have held. Order matters to `take`, to the ties of
+//! `topk`, and to records of a pipeline without a reduction, which come
+//! out part after part.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+
+use super::finish;
+use crate::error::Error;
+use crate::input::Source;
+use crate::output::{self, Destination};
+use crate::partial::{self, Header, Part, Rows, Tally};
+use crate::pipeline::ast::InputKind;
+use crate::plan::{Input, Output, check_output, streams};
+use crate::reduce::{Acc, KeyCounts, Outcome, Reducer};
+
+/// One input of a merge: a partial's parts, or a plain table's counts.
+enum Piece {
+    Parts(Vec<Part>),
+    Table(KeyCounts),
+}
+
+/// Merge the partials of `inputs` and write the result.
+///
+/// # Errors
+/// Unreadable inputs; partials that cannot be merged (with the reason and,
+/// for a malformed line, its position); output errors.
+pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(), Error> {
+    let destination =
+        Destination::for_output(output.to.as_deref(), output.expect.as_deref(), "rbag merge")?;
+    let tally = Tally::default();
+    let mut pieces = Vec::new();
+    for input in inputs {
+        pieces.push((input.source.name(), read_piece(&input.source, &tally)?));
+    }
+
+    // The job is the first partial's; plain tables are frequency tables.
+    let first = pieces.iter().find_map(|(name, piece)| match piece {
+        Piece::Parts(parts) => Some((name.clone(), parts[0].header.clone())),
+        Piece::Table(_) => None,
+    });
+    let (first_name, header) = first.unwrap_or_else(|| {
+        let header = Header {
+            plan: "frequencies of plain tables".into(),
+            pipeline: "frequencies".into(),
+            input: "text".into(),
+            terminator: b'\n',
+            cut: None,
+        };
+        (String::new(), header)
+    });
+    let kind = if header.input == "json" {
+        InputKind::Json
+    } else {
+        InputKind::Text
+    };
+    let pipeline = crate::pipeline::parse::parse(&header.pipeline, kind).map_err(|e| {
+        Error::Usage(format!(
+            "{first_name}: the partial's pipeline does not parse ({}): was it written by another rbag?",
+            e.message
+        ))
+    })?;
+    let reduction = pipeline.reduce.as_deref();
+    check_output(output, reduction)?;
+    let table = reduction.is_some_and(|r| {
+        r.reduce == crate::pipeline::ast::Reduce::Frequencies && r.group.is_none()
+    });
+    for (name, piece) in &pieces {
+        match piece {
+            Piece::Parts(parts) => {
+                for part in parts {
+                    check_mergeable(name, &part.header, &first_name, &header)?;
+                }
+            }
+            Piece::Table(_) if !table => {
+                return Err(Error::Merge(format!(
+                    "{name}: a plain key<TAB>count table merges only with frequency tables, and {first_name} holds '{}'",
+                    header.pipeline
+                )));
+            }
+            Piece::Table(_) => {}
+        }
+    }
+    let pool = crate::threads::pool(threads)?;
+    let parts = pieces.into_iter().flat_map(|(name, piece)| match piece {
+        Piece::Parts(parts) => parts
+            .into_iter()
+            .map(|p| (name.clone(), Ok(p)))
+            .collect::<Vec<_>>(),
+        Piece::Table(counts) => vec![(name, Err(counts))],
+    });
+
+    if let Some(limit) = streams(reduction) {
+        // Records: part after part, in the order given.
+        let mut records = Vec::new();
+        for (index, (name, part)) in parts.enumerate() {
+            let Ok(part) = part else { continue };
+            let mut rows = Rows::new(&part.rows, part.first_line, index as u32, &tally);
+            records
+                .extend(partial::read_records(&mut rows).map_err(|(line, m)| bad(&name, line, m))?);
+        }
+        if let Some(limit) = limit {
+            records.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+        if output.partial {
+            let mut rows = Vec::new();
+            for (_, item) in &records {
+                partial::write_record(item, &mut rows);
+            }
+            return destination.write_with(|w| partial::write_partial(w, &header, &rows));
+        }
+        let outcome = Outcome::Records(records);
+        return output::print(
+            outcome,
+            destination,
+            &output.presentation,
+            header.terminator,
+            &pool,
+        );
+    }
+
+    let reduction = reduction.expect("not streaming: a reduction");
+    let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
+    let mut merged: Option<Acc> = None;
+    for (index, (name, part)) in parts.enumerate() {
+        let acc = match part {
+            Ok(part) => {
+                let mut rows = Rows::new(&part.rows, part.first_line, index as u32, &tally);
+                let acc = partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped())
+                    .map_err(|(line, m)| bad(&name, line, m))?;
+                if !rows.done() {
+                    return Err(bad(&name, part.first_line, "rows left over".into()));
+                }
+                acc
+            }
+            Err(counts) => Acc::Frequencies(counts),
+        };
+        merged = Some(match merged {
+            Some(sum) => sum
+                .merge(acc, &reducer.reduce)
+                .map_err(|e| Error::Merge(format!("{name}: {}", e.0)))?,
+            None => acc,
+        });
+    }
+    let acc = merged.unwrap_or_else(|| reducer.new_acc());
+    let terminator = header.terminator;
+    finish(
+        acc,
+        reduction,
+        header,
+        output,
+        destination,
+        terminator,
+        &pool,
+    )?;
+    Ok(())
+}
+
+fn bad(name: &str, line: u64, message: String) -> Error {
+    Error::Merge(format!("{name}:{line}: {message}"))
+}
+
+fn check_mergeable(
+    name: &str,
+    header: &Header,
+    first_name: &str,
+    first: &Header,
+) -> Result<(), Error> {
+    if let Some(cut) = &header.cut {
+        return Err(Error::Merge(format!(
+            "{name}: this table was cut by {cut}, so it lacks rows: merging it would not be exact (make the partials without --top and --min-count, and cut the merged result)"
+        )));
+    }
+    if header.plan != first.plan {
+        return Err(Error::Merge(format!(
+            "{name}: a partial of {}, but {first_name} is a partial of {}: partials of different jobs do not merge",
+            header.plan, first.plan
+        )));
+    }
+    Ok(())
+}
+
+fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
+    let name = source.name();
+    let mut reader: Box<dyn BufRead> = match source {
+        Source::Stdin => Box::new(BufReader::new(io::stdin())),
+        Source::File(path) => Box::new(BufReader::new(
+            File::open(path).map_err(|e| Error::io(name.clone(), e))?,
+        )),
+    };
+    // Peek at the first bytes to tell a partial from a table.
+    let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
+    if head.starts_with(partial::MAGIC.as_bytes()) {
+        return match partial::read_parts(&mut reader).map_err(|e| Error::io(name.clone(), e))? {
+            Ok(Some(parts)) => Ok(Piece::Parts(parts)),
+            Ok(None) => Err(bad(&name, 1, "not a partial".into())),
+            Err((line, message)) => Err(bad(&name, line, message)),
+        };
+    }
+    match partial::read_table(&mut reader, tally).map_err(|e| Error::io(name.clone(), e))? {
+        Ok(counts) => Ok(Piece::Table(counts)),
+        Err((line, message)) => Err(bad(&name, line, message)),
+    }
+}

@@ -1,0 +1,381 @@
+//! The engine: executes a [`Plan`]. Blocks of the inputs go to workers
+//! (`schedule`), each running the job's fused steps (the word kernel in
+//! `words`, or the record stages in `records`) into one accumulator per
+//! worker; the accumulators merge exactly, the reduction finishes, the
+//! rest of the pipeline runs on its answer, and the result is printed or
+//! written as a partial. A job without a reduction streams its records in
+//! input order instead (`stream`); a merge plan reads partials in place of
+//! blocks (`merge`). Whatever the path, a result is finished in one place
+//! ([`finish`]).
+
+mod ledger;
+mod merge;
+mod records;
+mod report;
+mod schedule;
+mod stream;
+mod words;
+
+use crate::counts::Counts;
+use crate::error::Error;
+use crate::output::{self, Destination, RecordFormat};
+use crate::partial::{self, Header};
+use crate::pipeline::ast::{Projection, Reduction};
+use crate::pipeline::program::Program;
+use crate::plan::{BadLines, Input, Job, Output, Plan, WordFilter, Work, known_total};
+use crate::progress::Progress;
+use crate::reduce::{Acc, KeyCounts, Reducer, after};
+use crate::tokenize::Tokenizer;
+use ledger::Ledger;
+use records::{RecordPartial, RecordTask};
+use report::Counted;
+use schedule::{Control, Engine, EngineOptions, RunStats};
+use stream::{BlockOut, Emit, StreamOut};
+use words::WordTask;
+
+/// Run a plan.
+///
+/// # Errors
+/// Unreadable input, bad data, a reduction with no answer, partials that
+/// do not merge, output errors: the first in input order.
+pub(crate) fn execute(plan: Plan) -> Result<(), Error> {
+    let Plan {
+        command,
+        inputs,
+        threads,
+        work,
+        output,
+        progress,
+        stats,
+        argv: _,
+    } = plan;
+    match work {
+        Work::Partials => merge::run(&inputs, threads, &output),
+        Work::Blocks(job) => {
+            let destination = Destination::for_output(
+                output.to.as_deref(),
+                output.expect.as_deref(),
+                &format!("rbag {}", command.name()),
+            )?;
+            let rejects = match &job.records.bad_lines {
+                BadLines::Skip {
+                    rejects: Some(path),
+                } => {
+                    let rejects = Destination::open(Some(path))?;
+                    if destination.same_file(&rejects) {
+                        return Err(Error::Usage(
+                            "-o and --rejects name the same file; give them different files".into(),
+                        ));
+                    }
+                    Some(rejects)
+                }
+                _ => None,
+            };
+            let engine = Engine::new(EngineOptions {
+                threads,
+                block_size: job.block_size,
+                delimiter: job.records.delimiter,
+                count_records: stats,
+                strict_utf8: job.records.strict_utf8,
+                // A command sees whole blocks: where they are cut must not
+                // depend on how fast a pipe delivers.
+                live: !job.has_pipe(),
+            })?;
+            let progress = Progress::new(progress, known_total(&inputs));
+            let run = Run {
+                engine: &engine,
+                inputs: &inputs,
+                progress: &progress,
+                output: &output,
+                job: &job,
+            };
+            let (run_stats, counted) = if job.kernel().is_some() {
+                let counted = run.count_words(destination)?;
+                if let Some(rejects) = rejects {
+                    // No line is ever skipped here; an empty file still
+                    // replaces one a previous run left.
+                    rejects.write_with(|_| Ok(()))?;
+                }
+                counted
+            } else {
+                run.records(destination, rejects)?
+            };
+            if stats {
+                report::print_stats(&run_stats, &counted);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A job being executed.
+struct Run<'a> {
+    engine: &'a Engine,
+    inputs: &'a [Input],
+    progress: &'a Progress,
+    output: &'a Output,
+    job: &'a Job,
+}
+
+impl Run<'_> {
+    /// The word kernel: count the words of every block, merge, leave out
+    /// the words the kernel's filters drop, finish.
+    fn count_words(
+        &self,
+        destination: Destination,
+    ) -> Result<(schedule::RunStats, Counted), Error> {
+        let job = self.job;
+        let (splitter, lowercase) = job.kernel().expect("a word count has the kernel");
+        let task = WordTask {
+            tokenizer: Tokenizer::new(splitter.clone(), lowercase, job.records.delimiter),
+        };
+        let result = self.engine.run(&task, self.inputs, self.progress);
+        self.progress.finish();
+        let (partials, run_stats, _) = result?;
+        let tables = partials.into_iter().map(|p| p.counts).collect();
+        let counts = Counts::merge_all(tables, Some(self.engine.pool()));
+        let counted = Counted {
+            records_in: run_stats.records,
+            records_out: counts.total(),
+            distinct: counts.len(),
+            ..Counted::default()
+        };
+        let counts = drop_words(counts, job.word_filters().collect());
+        let acc = Acc::Frequencies(KeyCounts {
+            text: counts,
+            json: Counts::default(),
+        });
+        let reduction = job.reduction.as_ref().expect("a word count reduces");
+        let missing_path = finish(
+            acc,
+            reduction,
+            job.identity(),
+            self.output,
+            destination,
+            job.records.delimiter,
+            self.engine.pool(),
+        )?;
+        Ok((
+            run_stats,
+            Counted {
+                missing_path,
+                ..counted
+            },
+        ))
+    }
+
+    /// The record stages: stream the records out in input order, or
+    /// reduce them, merge, finish; then report skipped lines.
+    fn records(
+        &self,
+        destination: Destination,
+        rejects: Option<Destination>,
+    ) -> Result<(schedule::RunStats, Counted), Error> {
+        let job = self.job;
+        let records = &job.records;
+        let parse_pluck = job.parse_pluck().map(|projection| match projection {
+            Projection::Path { path, default } => (path.steps.clone(), default.clone()),
+            Projection::Array(_) => unreachable!("only a path is plucked while parsing"),
+        });
+        let mut task = RecordTask {
+            program: Program::new(job.stages()),
+            parse_pluck,
+            reducer: None,
+            kind: records.kind,
+            delimiter: records.delimiter,
+            keep_cr: records.keep_cr,
+            skip_bad: records.bad_lines != BadLines::Fail,
+            stream: None,
+        };
+        let mut counted = Counted::default();
+        let (partials, run_stats, ledger, written) = match job.streams() {
+            Some(limit) => {
+                let (emit, header) = if self.output.partial {
+                    (Emit::Partial, Some(job.identity()))
+                } else {
+                    let format = RecordFormat {
+                        format: self.output.presentation.format,
+                        terminator: records.delimiter,
+                    };
+                    (Emit::Output(format), None)
+                };
+                let (partials, run_stats, ledger, written) = stream(
+                    self.engine,
+                    task,
+                    self.inputs,
+                    self.progress,
+                    destination,
+                    limit,
+                    emit,
+                    header.as_ref(),
+                )?;
+                (partials, run_stats, ledger, Some(written))
+            }
+            None => {
+                let reduction = job.reduction.as_ref().expect("not streaming: a reduction");
+                let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
+                task.reducer = Some(reducer);
+                let result = self.engine.run(&task, self.inputs, self.progress);
+                self.progress.finish();
+                let (mut partials, run_stats, ledger) = result?;
+                let reducer = task.reducer.as_ref().expect("set above");
+                let accs = partials.iter_mut().filter_map(|p| p.acc.take()).collect();
+                let merged = Acc::merge_all(accs, &reducer.reduce, Some(self.engine.pool()))
+                    .transpose()
+                    .map_err(|e| Error::Merge(e.0))?;
+                let acc = merged.unwrap_or_else(|| reducer.new_acc());
+                counted.distinct = acc.distinct_keys();
+                counted.missing_path += finish(
+                    acc,
+                    reduction,
+                    job.identity(),
+                    self.output,
+                    destination,
+                    records.delimiter,
+                    self.engine.pool(),
+                )?;
+                (partials, run_stats, ledger, None)
+            }
+        };
+        let mut all_rejects = Vec::new();
+        for partial in partials {
+            counted.missing_path += partial.dropped.missing_path;
+            counted.records_in += partial.records_in;
+            counted.records_out += partial.records_out;
+            all_rejects.extend(partial.rejects);
+        }
+        counted.bad_lines = all_rejects.len() as u64;
+        if let Some(written) = written {
+            counted.records_out = written;
+        }
+        // Rejects are reported even when the rest succeeded: nothing is
+        // lost silently.
+        report::report_rejects(
+            &mut all_rejects,
+            self.inputs,
+            &ledger,
+            records.delimiter,
+            rejects,
+        )?;
+        Ok((run_stats, counted))
+    }
+}
+
+/// What a streamed run did: the workers' partials, what the engine
+/// measured, the ledger of lines, and the records written.
+type Streamed = (Vec<RecordPartial>, RunStats, Ledger, u64);
+
+/// Run `task` on every block of `inputs`, writing the records that come
+/// out to `destination` in input order, at most `limit` of them; as a
+/// partial (between `header` and its `end` line) when there is a header.
+///
+/// # Errors
+/// As [`Engine::run`]; writing failed.
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    engine: &Engine,
+    mut task: RecordTask,
+    inputs: &[Input],
+    progress: &Progress,
+    destination: Destination,
+    limit: Option<u64>,
+    emit: Emit,
+    header: Option<&Header>,
+) -> Result<Streamed, Error> {
+    let threads = engine.pool().current_num_threads();
+    let control = Control::new(Some(4 * threads));
+    let (tx, rx) = crossbeam_channel::unbounded::<BlockOut>();
+    let json_array = matches!(&emit, Emit::Output(f) if f.format == output::Format::Json);
+    task.stream = Some(StreamOut { tx, limit, emit });
+    let sink = destination.sink()?;
+    let (result, written) = std::thread::scope(|scope| {
+        let control = &control;
+        let writer = scope
+            .spawn(move || stream::write_ordered(rx, sink, control, limit, json_array, header));
+        let result = engine.run_with(&task, inputs, progress, control);
+        // Dropping the task drops the last sender: the writer finishes.
+        drop(task);
+        let written = writer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (result, written)
+    });
+    progress.finish();
+    // The data's own error comes first: the writer stopped because of it.
+    let (partials, stats, ledger) = result?;
+    let written = written.map_err(|e| destination.error(e))?;
+    destination.commit()?;
+    Ok((partials, stats, ledger, written))
+}
+
+/// The table without the words the kernel's filters drop (a filter on the
+/// word commutes with counting it, so it runs once per distinct word).
+fn drop_words(counts: Counts, filters: Vec<&WordFilter>) -> Counts {
+    if filters.is_empty() {
+        return counts;
+    }
+    let mut kept = Counts::default();
+    for (word, count) in counts.iter() {
+        let keep = filters.iter().all(|filter| match filter {
+            WordFilter::MinLen(n) => char_len(word) >= *n,
+            WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
+        });
+        if keep {
+            kept.add_count(word, count);
+        }
+    }
+    kept
+}
+
+/// Length in characters; each byte that is not UTF-8 counts as one.
+fn char_len(word: &[u8]) -> usize {
+    word.utf8_chunks()
+        .map(|c| c.valid().chars().count() + c.invalid().len())
+        .sum()
+}
+
+/// Finish a merged state: as a partial (cut by `--top`/`--min-count` when
+/// asked, which the header then says), or as the reduction's answer run
+/// through the rest of the pipeline and printed. Returns the records the
+/// rest of the pipeline found without the path it asked for.
+///
+/// # Errors
+/// A reduction with no answer, a stage of the rest that fails, output
+/// errors.
+fn finish(
+    acc: Acc,
+    reduction: &Reduction,
+    header: Header,
+    output: &Output,
+    destination: Destination,
+    terminator: u8,
+    pool: &rayon::ThreadPool,
+) -> Result<u64, Error> {
+    let how = &output.presentation;
+    if output.partial {
+        let (acc, cut) = partial::cut(acc, how.top, how.min_count, pool).map_err(Error::Usage)?;
+        let header = Header { cut, ..header };
+        let mut rows = Vec::new();
+        partial::write_acc(&acc, &reduction.reduce, &mut rows);
+        destination.write_with(|w| partial::write_partial(w, &header, &rows))?;
+        return Ok(0);
+    }
+    let outcome = acc
+        .finish(&reduction.reduce)
+        .map_err(|e| Error::NoResult(e.0))?;
+    let mut missing_path = 0;
+    let outcome = after::finish_rest(outcome, &reduction.rest, how.sort, pool, &mut missing_path)?;
+    output::print(outcome, destination, how, terminator, pool)?;
+    Ok(missing_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_len_counts_characters_and_stray_bytes() {
+        assert_eq!(char_len("café".as_bytes()), 4);
+        assert_eq!(char_len(b"a\xff\xfeb"), 4);
+    }
+}

@@ -1,0 +1,328 @@
+//! Where results go: buffered stdout, a regular file replaced atomically
+//! (its mode kept) only when the run succeeds, a device or FIFO written
+//! through, or, under `--expect`, a temporary file compared with the
+//! golden file at the end.
+
+use std::fs::{OpenOptions, Permissions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// Where results go.
+pub enum Destination {
+    Stdout,
+    /// A regular file (or a new one), replaced by renaming a temporary file
+    /// written beside it, with the old file's mode, when the run succeeds.
+    Replace {
+        shown: String,
+        target: PathBuf,
+        temp: tempfile::NamedTempFile,
+        mode: Option<u32>,
+    },
+    /// Not a regular file (a device, a FIFO): written directly.
+    Through {
+        shown: String,
+        path: PathBuf,
+    },
+    /// `--expect`: written to a temporary file, then compared with the
+    /// golden file.
+    Expect {
+        golden: PathBuf,
+        shown: String,
+        temp: std::fs::File,
+        command: String,
+    },
+}
+
+/// Follow symbolic links from `path` to the path they end at (which may
+/// not exist yet).
+fn follow_links(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(io::Error::from_raw_os_error(40)) // ELOOP
+}
+
+impl Destination {
+    /// The destination the output options name: `--expect FILE`, `-o
+    /// FILE`, or stdout. `command` names the output in a diff.
+    ///
+    /// # Errors
+    /// As [`Destination::open`]; a golden file that cannot be read.
+    pub fn for_output(
+        to: Option<&Path>,
+        expect: Option<&Path>,
+        command: &str,
+    ) -> Result<Destination, Error> {
+        let Some(golden) = expect else {
+            return Destination::open(to);
+        };
+        let shown = crate::input::display_bytes(golden.as_os_str().as_bytes());
+        let fail = |e: io::Error| Error::io(shown.clone(), e);
+        let meta = std::fs::metadata(golden).map_err(fail)?;
+        if meta.is_dir() {
+            return Err(Error::IsDirectory { path: shown });
+        }
+        rustix::fs::access(golden, rustix::fs::Access::READ_OK)
+            .map_err(|e| fail(io::Error::from(e)))?;
+        let temp = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
+        Ok(Destination::Expect {
+            golden: golden.to_path_buf(),
+            shown,
+            temp,
+            command: command.to_owned(),
+        })
+    }
+
+    /// Prepare the destination, before any work, so that a bad `-o` path
+    /// fails at once: resolve symbolic links, refuse what the user may not
+    /// write (as `sort -o` does) and directories, and create the temporary
+    /// file beside a regular file.
+    ///
+    /// # Errors
+    /// The path is a directory, cannot be written, or its directory does
+    /// not exist.
+    pub fn open(path: Option<&Path>) -> Result<Destination, Error> {
+        let Some(path) = path else {
+            crate::input::check_stdout_open()?;
+            return Ok(Destination::Stdout);
+        };
+        let shown = crate::input::display_bytes(path.as_os_str().as_bytes());
+        let fail = |e: io::Error| Error::io(shown.clone(), e);
+        let target = follow_links(path).map_err(fail)?;
+        let mode = match std::fs::metadata(&target) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::IsDirectory { path: shown });
+            }
+            Ok(meta) => {
+                rustix::fs::access(&target, rustix::fs::Access::WRITE_OK)
+                    .map_err(|e| fail(io::Error::from(e)))?;
+                if !meta.is_file() {
+                    return Ok(Destination::Through {
+                        shown,
+                        path: target,
+                    });
+                }
+                Some(meta.permissions().mode() & 0o7777)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(fail(e)),
+        };
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        // 0666 before the umask, as any new file gets; tempfile's default
+        // 0600 would leave the result unreadable to others.
+        let temp = tempfile::Builder::new()
+            .prefix(".rbag-")
+            .suffix(".tmp")
+            .permissions(Permissions::from_mode(0o666))
+            .tempfile_in(dir)
+            .map_err(fail)?;
+        crate::interrupt::register(temp.path());
+        Ok(Destination::Replace {
+            shown,
+            target,
+            temp,
+            mode,
+        })
+    }
+
+    /// Whether two destinations write one file (`x` and `./x`, or two
+    /// links to it), which may not exist yet.
+    pub fn same_file(&self, other: &Destination) -> bool {
+        let target = |d: &Destination| -> Option<PathBuf> {
+            let path = match d {
+                Destination::Stdout | Destination::Expect { .. } => return None,
+                Destination::Replace { target, .. } => target,
+                Destination::Through { path, .. } => path,
+            };
+            // The directory exists (a temporary file was made in it); the
+            // file itself may not.
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            Some(std::fs::canonicalize(dir).ok()?.join(path.file_name()?))
+        };
+        matches!((target(self), target(other)), (Some(a), Some(b)) if a == b)
+    }
+
+    /// A buffered writer to the destination (for a replaced file, to its
+    /// temporary file until [`Destination::commit`]).
+    ///
+    /// # Errors
+    /// The file cannot be opened.
+    pub fn sink(&self) -> Result<Box<dyn Write + Send>, Error> {
+        match self {
+            Destination::Stdout => Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))),
+            Destination::Replace { shown, temp, .. } => {
+                let file = temp
+                    .as_file()
+                    .try_clone()
+                    .map_err(|e| Error::io(shown.clone(), e))?;
+                Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+            }
+            Destination::Through { shown, path } => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| Error::io(shown.clone(), e))?;
+                Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+            }
+            Destination::Expect { temp, .. } => {
+                let file = temp
+                    .try_clone()
+                    .map_err(|e| Error::io("temporary file", e))?;
+                Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
+            }
+        }
+    }
+
+    /// The error for a failed write to this destination. A reader closing
+    /// stdout early becomes [`Error::Stdout`] with kind `BrokenPipe`, which
+    /// callers treat as success.
+    pub fn error(&self, err: io::Error) -> Error {
+        match self {
+            Destination::Stdout => Error::Stdout(err),
+            Destination::Replace { shown, .. } | Destination::Through { shown, .. } => {
+                Error::io(shown.clone(), err)
+            }
+            Destination::Expect { .. } => Error::io("temporary file", err),
+        }
+    }
+
+    /// Move a replaced file into place (with its old mode); nothing to do
+    /// otherwise.
+    ///
+    /// # Errors
+    /// The rename failed.
+    pub fn commit(self) -> Result<(), Error> {
+        match self {
+            Destination::Stdout | Destination::Through { .. } => Ok(()),
+            Destination::Expect {
+                golden,
+                shown,
+                mut temp,
+                command,
+            } => {
+                use std::io::{Read, Seek};
+                let mut output = Vec::new();
+                temp.rewind()
+                    .and_then(|()| temp.read_to_end(&mut output))
+                    .map_err(|e| Error::io("temporary file", e))?;
+                let expected = std::fs::read(&golden).map_err(|e| Error::io(shown.clone(), e))?;
+                match crate::expect::compare(&shown, &expected, &output, &command) {
+                    None => Ok(()),
+                    Some(report) => Err(Error::Different(report)),
+                }
+            }
+            Destination::Replace {
+                shown,
+                target,
+                temp,
+                mode,
+            } => {
+                let temp_path = temp.path().to_path_buf();
+                let result = (|| {
+                    if let Some(mode) = mode {
+                        temp.as_file()
+                            .set_permissions(Permissions::from_mode(mode))?;
+                    }
+                    temp.persist(&target).map(drop).map_err(|e| e.error)
+                })()
+                .map_err(|e| Error::io(shown, e));
+                crate::interrupt::unregister(&temp_path);
+                result
+            }
+        }
+    }
+
+    /// Write everything with `fill`, then commit.
+    ///
+    /// # Errors
+    /// As [`Destination::sink`], [`Destination::error`] and
+    /// [`Destination::commit`].
+    pub fn write_with(
+        self,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Error> {
+        let mut sink = self.sink()?;
+        fill(&mut sink)
+            .and_then(|()| sink.flush())
+            .map_err(|e| self.error(e))?;
+        drop(sink);
+        self.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_follow_links_keep_modes_and_write_through_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.tsv");
+        std::fs::write(&real, "old\n").unwrap();
+        std::fs::set_permissions(&real, Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.tsv");
+        std::os::unix::fs::symlink("real.tsv", &link).unwrap();
+        Destination::open(Some(&link))
+            .unwrap()
+            .write_with(|w| w.write_all(b"new\n"))
+            .unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new\n");
+        assert_eq!(
+            std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let reader = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || std::fs::read(fifo).unwrap()
+        });
+        Destination::open(Some(&fifo))
+            .unwrap()
+            .write_with(|w| w.write_all(b"through\n"))
+            .unwrap();
+        assert_eq!(reader.join().unwrap(), b"through\n");
+        assert!(
+            rustix::fs::FileType::from_raw_mode(rustix::fs::stat(&fifo).unwrap().st_mode)
+                == rustix::fs::FileType::Fifo
+        );
+        assert!(matches!(
+            Destination::open(Some(dir.path())),
+            Err(Error::IsDirectory { .. })
+        ));
+    }
+}

@@ -1,0 +1,105 @@
+//! The output of a run: how a result is presented (format, order, cuts),
+//! printing each kind of result (`format`), and where it goes
+//! (`destination`). Partials are not output: they are written by
+//! `partial`, to the same destinations.
+
+mod destination;
+mod format;
+
+pub(crate) use destination::Destination;
+pub(crate) use format::{JsonArray, RecordFormat};
+
+use crate::error::Error;
+use crate::reduce::{GroupRow, Outcome};
+use crate::table::{self, Order, Row};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `key<TAB>count`, keys escaped.
+    Tsv,
+    /// RFC 4180 CSV with a header.
+    Csv,
+    /// One JSON value per line.
+    Jsonl,
+    /// One JSON array.
+    Json,
+}
+
+impl Format {
+    /// The name as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tsv => "tsv",
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// How a result is presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Presentation {
+    pub format: Format,
+    /// `--sort`; unset, tables go by count and groups by key.
+    pub sort: Option<Order>,
+    pub top: Option<usize>,
+    pub min_count: Option<u64>,
+}
+
+/// Print an outcome, records ending in `terminator`.
+///
+/// # Errors
+/// Writing failed.
+pub(crate) fn print(
+    outcome: Outcome,
+    destination: Destination,
+    how: &Presentation,
+    terminator: u8,
+    pool: &rayon::ThreadPool,
+) -> Result<(), Error> {
+    let format = how.format;
+    let record_format = RecordFormat { format, terminator };
+    let top = |len: usize| how.top.map_or(len, |k| k.min(len));
+    match outcome {
+        Outcome::Counts(counts) => {
+            let mut rows = counts.rows();
+            let order = how.sort.unwrap_or(Order::Count);
+            table::arrange(&mut rows, order, how.top, how.min_count, pool);
+            destination.write_with(|w| format::write_table(w, &rows, format))
+        }
+        Outcome::Rows(rows) => {
+            // Already in the order a later stage left them.
+            let mut rows: Vec<Row<'_>> = rows
+                .iter()
+                .filter(|r| how.min_count.is_none_or(|min| r.2 >= min))
+                .map(|(kind, key, count)| Row::new(key, *count, *kind))
+                .collect();
+            rows.truncate(top(rows.len()));
+            destination.write_with(|w| format::write_table(w, &rows, format))
+        }
+        Outcome::Groups {
+            rows,
+            summary,
+            ordered,
+        } => {
+            let mut rows = GroupRow::in_order(rows, ordered, how.sort);
+            rows.truncate(top(rows.len()));
+            destination.write_with(|w| format::write_groups(w, &rows, summary, format))
+        }
+        Outcome::Records(records) => {
+            let kept = top(records.len());
+            let items = records.into_iter().take(kept).map(|(_, item)| item);
+            destination.write_with(|w| format::write_records(w, items, record_format))
+        }
+        Outcome::Scalar(item) => {
+            let mut out = Vec::new();
+            record_format.write_scalar(&item, &mut out);
+            destination.write_with(|w| w.write_all(&out))
+        }
+        Outcome::Summary(value) => {
+            destination.write_with(|w| format::write_summary(w, &value, format))
+        }
+    }
+}
