@@ -139,6 +139,33 @@ impl Error {
     }
 }
 
+/// Bytes (a path, a pattern) as text for a message: control characters
+/// escaped (`\n`, `\t`, `\x1b`) and bytes that are not UTF-8 as `\xff`, so
+/// that a name can neither split a message nor send escapes to a terminal.
+pub fn display_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            match ch {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// A path as text for a message, as [`display_bytes`] shows it.
+pub fn display_path(path: &std::path::Path) -> String {
+    display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+}
+
 /// An I/O error as a short lowercase phrase, without the `(os error N)` tail
 /// std appends, so messages read the same on every machine.
 pub fn io_message(err: &io::Error) -> String {

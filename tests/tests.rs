@@ -1,5 +1,6 @@
 //! rbag's integration tests: one binary, one module per concern.
 
+mod architecture;
 mod behavior;
 mod determinism;
 mod examples;

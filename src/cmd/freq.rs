@@ -1,7 +1,8 @@
 //! `rbag freq`: how often each record occurs, the pipeline `frequencies`
 //! (or `pluck PATH | frequencies` with `--field`).
 
-use super::{Blocks, RecordOptions, plan_records};
+use super::blocks::plan_records;
+use super::request::{Blocks, RecordOptions};
 use crate::error::Error;
 use crate::pipeline::path::Path;
 use crate::plan::{Command, Plan};

@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 
-use super::Common;
+use super::request::Common;
 use crate::error::Error;
 use crate::input::{self, Decompress};
 use crate::plan::{Command, Input, Plan, Work};

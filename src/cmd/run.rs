@@ -1,6 +1,7 @@
 //! `rbag run`: a pipeline of the language over the records of the input.
 
-use super::{Blocks, RecordOptions, plan_records};
+use super::blocks::plan_records;
+use super::request::{Blocks, RecordOptions};
 use crate::error::Error;
 use crate::plan::{Command, Plan};
 

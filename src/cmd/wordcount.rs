@@ -4,36 +4,16 @@
 //! a word count is one job whichever command asks for it.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 
 use regex::bytes::Regex;
 
-use super::{Blocks, plan_blocks};
+use super::blocks::plan_blocks;
+use super::request::{Blocks, Split, Words};
 use crate::error::Error;
 use crate::input;
 use crate::pipeline::ast::{InputKind, Pipeline, Reduce, Reduction};
 use crate::plan::{BadLines, Command, Plan, Records, Step, Stopwords, WordFilter, check_output};
 use crate::tokenize::{Splitter, lowercase_into};
-
-/// How words are cut, as the command line says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Split {
-    /// Unicode words (`--split words`, the default).
-    Words,
-    /// Runs of anything but white space (`--split whitespace`).
-    Whitespace,
-    /// The matches of a regex (`--pattern`).
-    Pattern(String),
-}
-
-/// The word options of `rbag wordcount`.
-#[derive(Debug)]
-pub(crate) struct Words {
-    pub split: Split,
-    pub keep_case: bool,
-    pub min_len: usize,
-    pub stopwords: Option<PathBuf>,
-}
 
 /// The plan of a word count.
 ///
@@ -93,7 +73,7 @@ pub(super) fn plan(words: Words, blocks: Blocks) -> Result<Plan, Error> {
 /// A byte order mark at the start and white space around each word are
 /// not part of the words (editors add both without showing them).
 fn read_stopwords(path: &std::path::Path, lowercase: bool) -> Result<Stopwords, Error> {
-    let shown = input::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()));
+    let shown = crate::error::display_path(path);
     let text = std::fs::read(path).map_err(|e| Error::io(shown.clone(), e))?;
     let text = text
         .strip_prefix(crate::input::record::BOM)

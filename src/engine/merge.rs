@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 
-use super::finish;
+use super::finish::finish;
 use crate::error::Error;
 use crate::input::Source;
 use crate::output::{self, Destination};

@@ -8,6 +8,7 @@
 //! blocks (`merge`). Whatever the path, a result is finished in one place
 //! ([`finish`]).
 
+mod finish;
 mod ledger;
 mod merge;
 mod records;
@@ -19,19 +20,20 @@ mod words;
 use crate::counts::Counts;
 use crate::error::Error;
 use crate::output::{self, Destination, RecordFormat};
-use crate::partial::{self, Header};
-use crate::pipeline::ast::{Projection, Reduction};
+use crate::partial::Header;
+use crate::pipeline::ast::Projection;
 use crate::pipeline::program::Program;
-use crate::plan::{BadLines, Input, Job, Output, Plan, WordFilter, Work, known_total};
+use crate::plan::{BadLines, Input, Job, Output, Plan, Work, known_total};
 use crate::progress::Progress;
-use crate::reduce::{Acc, KeyCounts, Reducer, after};
+use crate::reduce::{Acc, KeyCounts, Reducer};
 use crate::tokenize::Tokenizer;
+use finish::finish;
 use ledger::Ledger;
 use records::{RecordPartial, RecordTask};
 use report::Counted;
 use schedule::{Control, Engine, EngineOptions, RunStats};
 use stream::{BlockOut, Emit, StreamOut};
-use words::WordTask;
+use words::{WordTask, drop_words};
 
 /// Run a plan.
 ///
@@ -306,76 +308,4 @@ fn stream(
     let written = written.map_err(|e| destination.error(e))?;
     destination.commit()?;
     Ok((partials, stats, ledger, written))
-}
-
-/// The table without the words the kernel's filters drop (a filter on the
-/// word commutes with counting it, so it runs once per distinct word).
-fn drop_words(counts: Counts, filters: Vec<&WordFilter>) -> Counts {
-    if filters.is_empty() {
-        return counts;
-    }
-    let mut kept = Counts::default();
-    for (word, count) in counts.iter() {
-        let keep = filters.iter().all(|filter| match filter {
-            WordFilter::MinLen(n) => char_len(word) >= *n,
-            WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
-        });
-        if keep {
-            kept.add_count(word, count);
-        }
-    }
-    kept
-}
-
-/// Length in characters; each byte that is not UTF-8 counts as one.
-fn char_len(word: &[u8]) -> usize {
-    word.utf8_chunks()
-        .map(|c| c.valid().chars().count() + c.invalid().len())
-        .sum()
-}
-
-/// Finish a merged state: as a partial (cut by `--top`/`--min-count` when
-/// asked, which the header then says), or as the reduction's answer run
-/// through the rest of the pipeline and printed. Returns the records the
-/// rest of the pipeline found without the path it asked for.
-///
-/// # Errors
-/// A reduction with no answer, a stage of the rest that fails, output
-/// errors.
-fn finish(
-    acc: Acc,
-    reduction: &Reduction,
-    header: Header,
-    output: &Output,
-    destination: Destination,
-    terminator: u8,
-    pool: &rayon::ThreadPool,
-) -> Result<u64, Error> {
-    let how = &output.presentation;
-    if output.partial {
-        let (acc, cut) = partial::cut(acc, how.top, how.min_count, pool).map_err(Error::Usage)?;
-        let header = Header { cut, ..header };
-        let mut rows = Vec::new();
-        partial::write_acc(&acc, &reduction.reduce, &mut rows);
-        destination.write_with(|w| partial::write_partial(w, &header, &rows))?;
-        return Ok(0);
-    }
-    let outcome = acc
-        .finish(&reduction.reduce)
-        .map_err(|e| Error::NoResult(e.0))?;
-    let mut missing_path = 0;
-    let outcome = after::finish_rest(outcome, &reduction.rest, how.sort, pool, &mut missing_path)?;
-    output::print(outcome, destination, how, terminator, pool)?;
-    Ok(missing_path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn char_len_counts_characters_and_stray_bytes() {
-        assert_eq!(char_len("café".as_bytes()), 4);
-        assert_eq!(char_len(b"a\xff\xfeb"), 4);
-    }
 }

@@ -6,6 +6,7 @@ use super::ledger::BlockFailure;
 use super::schedule::BlockTask;
 use crate::counts::Counts;
 use crate::input::block::Block;
+use crate::plan::WordFilter;
 use crate::tokenize::Tokenizer;
 
 /// Counting the words of every block.
@@ -41,6 +42,32 @@ impl BlockTask for WordTask {
     }
 }
 
+/// The table without the words the kernel's filters drop (a filter on the
+/// word commutes with counting it, so it runs once per distinct word).
+pub(super) fn drop_words(counts: Counts, filters: Vec<&WordFilter>) -> Counts {
+    if filters.is_empty() {
+        return counts;
+    }
+    let mut kept = Counts::default();
+    for (word, count) in counts.iter() {
+        let keep = filters.iter().all(|filter| match filter {
+            WordFilter::MinLen(n) => char_len(word) >= *n,
+            WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
+        });
+        if keep {
+            kept.add_count(word, count);
+        }
+    }
+    kept
+}
+
+/// Length in characters; each byte that is not UTF-8 counts as one.
+fn char_len(word: &[u8]) -> usize {
+    word.utf8_chunks()
+        .map(|c| c.valid().chars().count() + c.invalid().len())
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +76,12 @@ mod tests {
     use crate::tokenize::{Splitter, Tokenizer};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn char_len_counts_characters_and_stray_bytes() {
+        assert_eq!(char_len("café".as_bytes()), 4);
+        assert_eq!(char_len(b"a\xff\xfeb"), 4);
+    }
 
     /// Pieces that stress the rules: case, final sigma, combining marks,
     /// both apostrophes, Unicode and ASCII white space, CRLF, invalid bytes.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobMatcher};
 
 use crate::error::Error;
-use crate::input::display_bytes;
+use crate::error::display_bytes;
 
 /// Whether an argument looks like a glob.
 pub fn is_glob(arg: &OsStr) -> bool {

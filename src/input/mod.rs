@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::Error;
+use crate::error::{Error, display_path};
 
 /// One input stream as named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Stdin => String::from("<stdin>"),
-            Source::File(path) => display_bytes(path.as_os_str().as_bytes()),
+            Source::File(path) => display_path(path),
         }
     }
 
@@ -49,28 +49,6 @@ impl Source {
             }
         }
     }
-}
-
-/// Bytes (a path, a pattern) as text for a message: control characters
-/// escaped (`\n`, `\t`, `\x1b`) and bytes that are not UTF-8 as `\xff`, so
-/// that a name can neither split a message nor send escapes to a terminal.
-pub fn display_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            match ch {
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    out
 }
 
 /// Turn FILE arguments into sources: none or `-` is stdin; an argument with

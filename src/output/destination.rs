@@ -5,7 +5,6 @@
 
 use std::fs::{OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +69,7 @@ impl Destination {
         let Some(golden) = expect else {
             return Destination::open(to);
         };
-        let shown = crate::input::display_bytes(golden.as_os_str().as_bytes());
+        let shown = crate::error::display_path(golden);
         let fail = |e: io::Error| Error::io(shown.clone(), e);
         let meta = std::fs::metadata(golden).map_err(fail)?;
         if meta.is_dir() {
@@ -100,7 +99,7 @@ impl Destination {
             crate::input::check_stdout_open()?;
             return Ok(Destination::Stdout);
         };
-        let shown = crate::input::display_bytes(path.as_os_str().as_bytes());
+        let shown = crate::error::display_path(path);
         let fail = |e: io::Error| Error::io(shown.clone(), e);
         let target = follow_links(path).map_err(fail)?;
         let mode = match std::fs::metadata(&target) {

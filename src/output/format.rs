@@ -7,12 +7,36 @@
 
 use std::io::{self, Write};
 
-use super::Format;
 use crate::json::Value;
 use crate::pipeline::item::Item;
 use crate::reduce::{GroupRow, SUMMARY_FIELDS};
 use crate::table::{KeyKind, Row};
 use crate::tsv;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `key<TAB>count`, keys escaped.
+    Tsv,
+    /// RFC 4180 CSV with a header.
+    Csv,
+    /// One JSON value per line.
+    Jsonl,
+    /// One JSON array.
+    Json,
+}
+
+impl Format {
+    /// The name as `--format` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tsv => "tsv",
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+            Format::Json => "json",
+        }
+    }
+}
 
 /// How many bytes are formatted before they are written: one dynamic write
 /// per row field was a tenth of the time of a million-key table.

@@ -7,36 +7,11 @@ mod destination;
 mod format;
 
 pub(crate) use destination::Destination;
-pub(crate) use format::{JsonArray, RecordFormat};
+pub(crate) use format::{Format, JsonArray, RecordFormat};
 
 use crate::error::Error;
 use crate::reduce::{GroupRow, Outcome};
 use crate::table::{self, Order, Row};
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// `key<TAB>count`, keys escaped.
-    Tsv,
-    /// RFC 4180 CSV with a header.
-    Csv,
-    /// One JSON value per line.
-    Jsonl,
-    /// One JSON array.
-    Json,
-}
-
-impl Format {
-    /// The name as `--format` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Tsv => "tsv",
-            Format::Csv => "csv",
-            Format::Jsonl => "jsonl",
-            Format::Json => "json",
-        }
-    }
-}
 
 /// How a result is presented.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ mod read;
 mod write;
 
 pub(crate) use read::{Part, Rows, Tally, read_acc, read_parts, read_records, read_table};
-pub(crate) use write::{cut, write_acc, write_partial, write_record};
+pub(crate) use write::{cut_table, write_acc, write_partial, write_record};
 
 use crate::json::Value;
 

@@ -159,7 +159,7 @@ pub fn write_partial(out: &mut dyn Write, header: &Header, rows: &[u8]) -> io::R
 ///
 /// # Errors
 /// The cut options on a reduction that is not a frequency table.
-pub fn cut(
+pub fn cut_table(
     acc: Acc,
     top: Option<usize>,
     min_count: Option<u64>,

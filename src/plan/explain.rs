@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use super::{Input, Job, Plan, Step, WordFilter, Work};
+use crate::error::display_path;
 use crate::input::{Shape, Source};
 use crate::json::{Number, Value};
 use crate::pipeline::ast::{InputKind, Reduce, Reduction, Stage};
@@ -324,19 +325,14 @@ impl Plan {
     }
 
     fn destination(&self) -> String {
-        let shown = |p: &std::path::Path| {
-            crate::input::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()))
-        };
         self.output
             .to
             .as_deref()
-            .map_or_else(|| "stdout".to_owned(), shown)
+            .map_or_else(|| "stdout".to_owned(), display_path)
     }
 
     fn expect(&self) -> Option<String> {
-        self.output.expect.as_deref().map(|p| {
-            crate::input::display_bytes(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str()))
-        })
+        self.output.expect.as_deref().map(display_path)
     }
 
     fn text(&self) -> String {

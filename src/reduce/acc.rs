@@ -5,7 +5,6 @@
 
 use std::cmp::Ordering;
 
-use super::Position;
 use super::keys::KeyCounts;
 use crate::json::{Number, Value};
 use crate::numbers::ExactSum;
@@ -14,6 +13,16 @@ use crate::pipeline::eval::{Dropped, StageError, number_of, shorten};
 use crate::pipeline::item::{Item, View};
 use crate::pipeline::project::project_opt;
 use crate::table::KeyKind;
+
+/// A record's place in the input: source (or part), block, and the order of
+/// the record (or of the items a flatten made of it) in the block. Order of
+/// positions is input order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Position {
+    pub source: u32,
+    pub block: u64,
+    pub item: u64,
+}
 
 /// What a worker accumulates for one reduction.
 #[derive(Debug, Clone)]

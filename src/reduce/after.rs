@@ -4,7 +4,9 @@
 //! blocks do, on one thread. A table that later stages only filter or cut
 //! is still a table, so it still prints as one.
 
-use super::{Acc, GroupRow, Outcome, Position, Reducer};
+use super::acc::{Acc, Position};
+use super::finish::{GroupRow, Outcome};
+use super::reducer::Reducer;
 use crate::error::Error;
 use crate::json::{Number, Value};
 use crate::pipeline::ast::{Pipeline, Reduce, Stage};

@@ -1,8 +1,7 @@
 //! The answer of a reduction: a table, group rows, records, or one value,
 //! from the merged state; and the orders group rows print in.
 
-use super::Position;
-use super::acc::{Acc, Ranked, SummaryAcc, prune_ranked, ranked_order};
+use super::acc::{Acc, Position, Ranked, SummaryAcc, prune_ranked, ranked_order};
 use super::keys::KeyCounts;
 use crate::json::{Number, Value};
 use crate::numbers::SumError;
