@@ -9,7 +9,7 @@ use bstr::ByteSlice;
 
 use super::ast::{Compare, Expr, Operand, Separator, Stage};
 use super::item::{Item, View};
-use super::project::pluck;
+use super::project::{pluck, view};
 use crate::json::{Number, Value};
 use crate::tokenize::{Splitter, Tokenizer, lowercase_into};
 
@@ -293,11 +293,7 @@ impl Found<'_> {
 
 fn operand<'v>(operand: &'v Operand, item: &'v Item<'_>) -> Option<Found<'v>> {
     match operand {
-        Operand::Path(path) => match item {
-            Item::Json(value, _) => path.lookup(value).map(|v| Found::View(View::Value(v))),
-            Item::Text(text) if path.is_whole() => Some(Found::View(View::Text(text))),
-            Item::Text(_) => None,
-        },
+        Operand::Path(path) => view(path, item).map(Found::View),
         Operand::Literal(value) => Some(Found::View(View::Value(value))),
         Operand::Len => Some(Found::Owned(Value::Number(Number::count(length(item))))),
         Operand::Regex(pattern) => Some(Found::Owned(Value::Bool(

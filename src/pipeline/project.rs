@@ -1,10 +1,12 @@
-//! Projections, the one evaluator of what `pluck`, `group`, `topk ... by`
-//! and `// DEFAULT` read from a record: a path's value (`.` is the record
-//! itself, text too), or an array of projections, with one rule for
-//! defaults: a value that is missing or null is the default.
+//! Projections, the one evaluator of what `filter`, `pluck`, `group`,
+//! `topk ... by` and `// DEFAULT` read from a record: a path's value (`.`
+//! is the record itself, text too; other paths need JSON), or an array of
+//! projections, with one rule for defaults: a value that is missing or
+//! null is the default.
 
 use super::ast::Projection;
-use super::item::Item;
+use super::item::{Item, View};
+use super::path::Path;
 use crate::json::Value;
 
 /// The rule of `// DEFAULT`: missing or null is the default, when there
@@ -46,16 +48,25 @@ pub fn project(projection: &Projection, item: &Item<'_>) -> Value {
     project_opt(projection, item).unwrap_or(Value::Null)
 }
 
+/// The value at `path` in a record, borrowed (what a test compares);
+/// `None` when the record has no such path.
+pub fn view<'v>(path: &Path, item: &'v Item<'_>) -> Option<View<'v>> {
+    match item {
+        Item::Json(value, _) => path.lookup(value).map(View::Value),
+        Item::Text(text) if path.is_whole() => Some(View::Text(text)),
+        Item::Text(_) => None,
+    }
+}
+
 /// The value of a projection on a record; `None` for a missing path with
 /// no default.
 pub fn project_opt(projection: &Projection, item: &Item<'_>) -> Option<Value> {
     match projection {
         Projection::Path { path, default } => {
-            let found = match item {
-                Item::Json(value, _) => path.lookup(value).cloned(),
-                Item::Text(text) if path.is_whole() => Some(Value::from_text(text)),
-                Item::Text(_) => None,
-            };
+            let found = view(path, item).map(|found| match found {
+                View::Value(value) => value.clone(),
+                View::Text(text) => Value::from_text(text),
+            });
             defaulted(found, default.as_ref())
         }
         Projection::Array(items) => Some(Value::Array(
