@@ -1,46 +1,27 @@
 """Splitting an rbag-dask command line.
 
 rbag-dask takes rbag's own command line (``wordcount``, ``freq`` or
-``run`` and their options and files) plus a few options of its own. Each
-of rbag's options goes where it acts:
-
-* options that decide what is counted (how words are split, the pipeline,
-  how records are read) go to every task, so that every partial belongs to
-  the same job;
-* options that shape the final output (format, order, cuts, where it is
-  written, --expect, --partial) go to the final ``rbag merge``;
-* --byte-range and --explain are the driver's to decide, and --rejects
-  would need one file per task: they are refused.
+``run`` and their options and files) plus a few options of its own. The
+driver knows only its own options: every other argument goes to rbag
+untouched, and rbag itself says (in ``--explain=json``) which of them
+decide what is computed (every task runs with those) and which shape the
+output (the final ``rbag merge`` takes those). A few of rbag's options make
+no sense for a job in parts; they are refused by name, with the reason.
 """
 
 from dataclasses import dataclass, field
 
 COMMANDS = ("wordcount", "freq", "run")
 
-# rbag options that take a value (the next argument, or after '=').
-TASK_VALUED = {
-    "-j",
-    "--threads",
-    "--split",
-    "--pattern",
-    "--min-len",
-    "--stopwords",
-    "--decompress",
-    "--field",
-}
-# Each task runs without a terminal; Dask shows the job's progress.
-IGNORED_VALUED = {"--progress"}
-FINAL_VALUED = {"--format", "--sort", "--top", "--min-count", "-o", "--output", "--expect"}
-FINAL_FLAGS = {"--partial"}
 REFUSED = {
     "--byte-range": "the driver cuts the files into byte ranges itself",
     "--explain": "the driver's tasks are planned by rbag's own --explain; run rbag --explain on one machine",
     "--rejects": "each task would need a file of its own; use --skip-bad-lines alone",
     "--stats": "each task has its own statistics; run rbag --stats on one machine",
 }
-# The driver's own options.
-DRIVER_VALUED = {"--blocksize", "--scheduler", "--rbag", "--fan-in", "--workers"}
-DRIVER_FLAGS = {"--verbose"}
+# The driver's own options, each with a value.
+DRIVER_VALUED = ("--blocksize", "--scheduler", "--rbag", "--fan-in", "--workers")
+DRIVER_FLAGS = ("--verbose",)
 
 
 class UsageError(Exception):
@@ -52,9 +33,8 @@ class Job:
     """A parsed rbag-dask command line."""
 
     command: str
-    task_args: list = field(default_factory=list)
-    final_args: list = field(default_factory=list)
-    files: list = field(default_factory=list)
+    # rbag's arguments, as given, in order (files too).
+    rbag_args: list[str] = field(default_factory=list)
     blocksize: int = 64 << 20
     scheduler: str | None = None
     rbag: str = "rbag"
@@ -81,7 +61,7 @@ UNITS = {
 }
 
 
-def parse_size(text):
+def parse_size(text: str) -> int:
     """A size as rbag reads it: bytes, or a number with KB, KiB, MB, ..."""
     stripped = text.strip()
     digits = ""
@@ -97,7 +77,32 @@ def parse_size(text):
     return size
 
 
-def split(argv):
+def whole_number(name: str, text: str, least: int) -> int:
+    """``text`` as a whole number of at least ``least``, for option ``name``."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise UsageError(f"{name}: '{text}' is not a whole number") from None
+    if number < least:
+        raise UsageError(f"{name}: give at least {least}")
+    return number
+
+
+def take_driver_option(job: Job, name: str, text: str) -> None:
+    """Set the driver's option ``name`` to ``text``."""
+    if name == "--blocksize":
+        job.blocksize = parse_size(text)
+    elif name == "--scheduler":
+        job.scheduler = text
+    elif name == "--rbag":
+        job.rbag = text
+    elif name == "--fan-in":
+        job.fan_in = whole_number(name, text, 2)
+    elif name == "--workers":
+        job.workers = whole_number(name, text, 1)
+
+
+def split(argv: list[str]) -> Job:
     """Split rbag-dask's arguments (without the program name) into a Job."""
     if not argv or argv[0] not in COMMANDS:
         raise UsageError(
@@ -105,63 +110,27 @@ def split(argv):
             "(e.g. rbag-dask wordcount big.txt --top 10)"
         )
     job = Job(command=argv[0])
-    positional = []
     rest = list(argv[1:])
-    only_files = False
     while rest:
         arg = rest.pop(0)
-        if only_files:
-            positional.append(arg)
-            continue
         if arg == "--":
-            only_files = True
-            continue
+            # Files only from here on: rbag's, untouched.
+            job.rbag_args += [arg, *rest]
+            break
         name, has_value, inline = arg.partition("=")
-        if not arg.startswith("-") or arg == "-":
-            positional.append(arg)
-            continue
-
-        def value():
-            if has_value:
-                return inline
-            if not rest:
-                raise UsageError(f"{name} needs a value")
-            return rest.pop(0)
-
         if name in REFUSED:
             raise UsageError(f"{name} is not for rbag-dask: {REFUSED[name]}")
-        if name in DRIVER_VALUED:
-            text = value()
-            if name == "--blocksize":
-                job.blocksize = parse_size(text)
-            elif name == "--scheduler":
-                job.scheduler = text
-            elif name == "--rbag":
-                job.rbag = text
-            elif name == "--fan-in":
-                job.fan_in = max(2, int(text))
-            elif name == "--workers":
-                job.workers = max(1, int(text))
-        elif name in DRIVER_FLAGS:
+        if name in DRIVER_FLAGS and not has_value:
             job.verbose = True
-        elif name in FINAL_VALUED:
-            job.final_args += [name, value()]
-        elif name in FINAL_FLAGS:
-            job.final_args.append(name)
-        elif name in TASK_VALUED:
-            job.task_args += [name, value()]
-        elif name in IGNORED_VALUED:
-            value()
+            continue
+        if name not in DRIVER_VALUED:
+            job.rbag_args.append(arg)
+            continue
+        if has_value:
+            text = inline
+        elif rest:
+            text = rest.pop(0)
         else:
-            # A flag of rbag's (--jsonl, --keep-case, -0, ...): every task.
-            job.task_args.append(arg)
-    if job.command == "run":
-        if not positional:
-            raise UsageError("run needs a pipeline, e.g. rbag-dask run 'pluck .lang | frequencies' FILE...")
-        job.task_args.append(positional.pop(0))
-    if not positional or "-" in positional:
-        raise UsageError(
-            "rbag-dask needs files that every worker can read at the same path (not standard input)"
-        )
-    job.files = positional
+            raise UsageError(f"{name} needs a value")
+        take_driver_option(job, name, text)
     return job

@@ -1,66 +1,106 @@
 """rbag-dask: run an rbag job on Dask distributed.
 
     rbag-dask wordcount|freq|run [rbag options] [--blocksize SIZE]
-              [--scheduler ADDRESS] [--rbag PATH] FILE...
+              [--scheduler ADDRESS] [--rbag PATH] [--workers N]
+              [--fan-in N] [--verbose] FILE...
 
-The files are planned with rbag's own ``--explain=json`` (sizes, and which
-are compressed), cut into byte ranges of --blocksize (64MiB by default; a
-compressed file is one task), counted by ``rbag ... --partial --byte-range``
-on the workers, merged by a tree of ``rbag merge --partial`` tasks (8 parts
-each, in input order), and finished here by ``rbag merge`` with the output
-options: the same bytes as ``rbag`` on one machine. A local cluster is the
-default; --scheduler tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS) uses a
-real one.
+rbag plans the job (``rbag ... --blocksize SIZE --explain=json``): which
+files, their byte ranges (--blocksize, 64MiB by default; a compressed
+file is read whole), and which of your options decide what is computed
+and which shape the output. The workers run ``rbag ... --partial
+--byte-range START:END`` on the ranges; the partials merge through a tree
+of ``rbag merge --partial`` tasks (--fan-in parts each, in input order),
+and ``rbag merge`` with the output options writes the result here: the
+same bytes as ``rbag`` on one machine. A local cluster is the default;
+--scheduler tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS) uses a real one.
 """
+
+from __future__ import annotations
 
 import json
 import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rbag_dask import args as arguments
 from rbag_dask import tasks
 
-USAGE = __doc__.split("\n\n", 1)[1].split("\n\n", 1)[0]
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
+
+USAGE = (__doc__ or "").split("\n\n", 1)[1].split("\n\n", 1)[0]
+
+# The versions of rbag's --explain=json this driver reads.
+PLAN_VERSIONS = (1,)
 
 
-def ranges(size, blocksize):
-    """The byte ranges of a file of ``size`` bytes: ``blocksize`` each, the
-    last one open-ended (to the end of the file). An empty file is one
-    range: the whole file."""
-    if size <= 0:
-        return [None]
-    starts = list(range(0, size, blocksize))
-    return [(start, start + blocksize if start + blocksize < size else None) for start in starts]
+@dataclass(frozen=True)
+class Plan:
+    """What rbag planned: the tasks, and the arguments of each part."""
+
+    # (path, (start, end) or None for the whole file), in input order.
+    tasks: list[tuple[str, tuple[int, int] | None]]
+    # The job's arguments, the command first: every task runs them.
+    job: list[str]
+    # The output's arguments: the final merge takes them.
+    output: list[str]
 
 
-def plan(job):
-    """The tasks of a job: (path, byte range or None for the whole file),
-    in input order. rbag itself resolves globs and tells sizes and
-    compression (``--explain=json``), so the plan is rbag's."""
-    cmd = [job.rbag, job.command, *job.task_args, "--explain=json", "--", *job.files]
-    try:
-        done = subprocess.run(cmd, capture_output=True, check=False)
-    except OSError as e:
-        raise tasks.RbagFailed(2, f"rbag-dask: cannot run {job.rbag}: {e.strerror} (give --rbag PATH)", "planning") from None
-    if done.returncode != 0:
-        raise tasks.RbagFailed(done.returncode, done.stderr.decode("utf-8", errors="replace").strip(), "planning")
-    explained = json.loads(done.stdout)
-    planned = []
+def read_plan(explained: object) -> Plan:
+    """The tasks of a plan that rbag printed with --explain=json.
+
+    A regular file is one task per block (the blocks are the byte ranges,
+    as rbag cut them); an empty one is a task of its own, so that every
+    file is in the job; a compressed file, or anything that is read as a
+    stream, is one task that reads it whole."""
+    if not isinstance(explained, dict):
+        raise arguments.UsageError("rbag's plan is not a JSON object: is --rbag an rbag?")
+    version = explained.get("rbag_plan")
+    if version not in PLAN_VERSIONS:
+        raise arguments.UsageError(
+            f"rbag's plan has format version {version!r}, and this rbag-dask reads version "
+            f"{', '.join(map(str, PLAN_VERSIONS))}: use the rbag-dask of that rbag"
+        )
+    argv = explained.get("argv")
+    if not isinstance(argv, dict) or not isinstance(argv.get("job"), list):
+        raise arguments.UsageError("rbag's plan does not name the job's arguments: this rbag is older than rbag-dask")
+    planned: list[tuple[str, tuple[int, int] | None]] = []
     for source in explained["inputs"]:
         name = source["name"]
         if source["kind"] == "stdin":
             raise arguments.UsageError("standard input cannot be split across machines; name files")
-        if source["read"] != "windows" or source["compression"] is not None:
-            # Compressed (or not a regular file): one task reads it whole.
+        blocks = source.get("blocks")
+        if source["read"] != "windows" or source["compression"] is not None or not blocks:
             planned.append((name, None))
             continue
-        planned += [(name, r) for r in ranges(source["size"], job.blocksize)]
-    return planned
+        planned += [(name, (start, end)) for start, end in blocks]
+    if not planned:
+        raise arguments.UsageError("no input: name the files to read")
+    return Plan(tasks=planned, job=list(argv["job"]), output=list(argv["output"]))
 
 
-def connect(job):
+def plan(job: arguments.Job) -> Plan:
+    """Ask rbag for the plan of a job: rbag resolves globs, tells sizes and
+    compression, cuts the files into blocks, and checks every argument."""
+    cmd = [job.rbag, job.command, "--blocksize", str(job.blocksize), "--explain=json", *job.rbag_args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=False)
+    except OSError as e:
+        message = f"rbag-dask: cannot run {job.rbag}: {e.strerror} (give --rbag PATH)"
+        raise tasks.RbagFailed(2, message, "planning") from None
+    if done.returncode != 0:
+        raise tasks.RbagFailed(done.returncode, done.stderr.decode("utf-8", errors="replace").strip(), "planning")
+    try:
+        explained = json.loads(done.stdout)
+    except ValueError:
+        raise arguments.UsageError(f"{job.rbag} did not print a plan: is it rbag?") from None
+    return read_plan(explained)
+
+
+def connect(job: arguments.Job) -> tuple[Client, LocalCluster | None]:
     """A Dask client: the scheduler named, else a local cluster."""
     from distributed import Client, LocalCluster
 
@@ -78,7 +118,7 @@ def connect(job):
     return Client(cluster), cluster
 
 
-def tree(client, job, parts):
+def tree(client: Client, job: arguments.Job, parts: list[Future[tasks.Done]]) -> Future[tasks.Done]:
     """Merge futures of partials in groups of ``fan_in``, in order, until
     one is left."""
     level = parts
@@ -86,13 +126,15 @@ def tree(client, job, parts):
     while len(level) > 1:
         depth += 1
         level = [
-            client.submit(tasks.merge_parts, job.rbag, level[i : i + job.fan_in], key=f"rbag-merge-{depth}-{i}", pure=False)
+            client.submit(
+                tasks.merge_parts, job.rbag, level[i : i + job.fan_in], key=f"rbag-merge-{depth}-{i}", pure=False
+            )
             for i in range(0, len(level), job.fan_in)
         ]
     return level[0]
 
 
-def run(job):
+def run(job: arguments.Job) -> int:
     """Run a job; the exit status."""
     planned = plan(job)
     client, cluster = connect(job)
@@ -107,14 +149,13 @@ def run(job):
             client.submit(
                 tasks.count_range,
                 job.rbag,
-                job.command,
-                job.task_args,
+                planned.job,
                 path,
                 byte_range,
                 key=f"rbag-{job.command}-{i}",
                 pure=False,
             )
-            for i, (path, byte_range) in enumerate(planned)
+            for i, (path, byte_range) in enumerate(planned.tasks)
         ]
         final = tree(client, job, parts)
         if sys.stderr.isatty():
@@ -122,12 +163,7 @@ def run(job):
 
             progress(final, notebook=False)
             print(file=sys.stderr)
-        try:
-            where, _, partial = final.result()
-        except tasks.RbagFailed as failed:
-            print(failed.message, file=sys.stderr)
-            print(f"rbag-dask: the task for {failed.what} failed", file=sys.stderr)
-            return failed.status
+        where, _, partial = final.result()
         if job.verbose:
             for future in parts:
                 ran_on, what, _ = future.result()
@@ -138,11 +174,16 @@ def run(job):
         if cluster is not None:
             cluster.close()
     # The final merge writes the output here, with the output options.
-    done = subprocess.run([job.rbag, "merge", *job.final_args, "-"], input=partial, check=False)
+    done = subprocess.run([job.rbag, "merge", *planned.output, "-"], input=partial, check=False)
     return done.returncode
 
 
-def main(argv=None):
+def one_line(text: str) -> str:
+    """A message on one line."""
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, file=sys.stderr if not argv else sys.stdout)
@@ -151,13 +192,19 @@ def main(argv=None):
         job = arguments.split(argv)
         return run(job)
     except arguments.UsageError as e:
-        print(f"rbag-dask: {e}", file=sys.stderr)
+        print(f"rbag-dask: {one_line(str(e))}", file=sys.stderr)
         return 2
     except tasks.RbagFailed as failed:
-        print(failed.message, file=sys.stderr)
+        if failed.what == "planning":
+            print(one_line(failed.message), file=sys.stderr)
+        else:
+            print(f"{one_line(failed.message)} (rbag-dask: the task for {failed.what} failed)", file=sys.stderr)
         return failed.status
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+        print(f"rbag-dask: {type(e).__name__}: {one_line(str(e))}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

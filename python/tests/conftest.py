@@ -1,5 +1,7 @@
 """Shared test setup: which rbag binary to run, and where the fixtures are."""
 
+from __future__ import annotations
+
 import os
 import pathlib
 import shutil
@@ -10,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def rbag():
+def rbag() -> str:
     """The rbag binary: $RBAG, else target/debug/rbag, else rbag on PATH."""
     for candidate in (os.environ.get("RBAG"), ROOT / "target/debug/rbag", shutil.which("rbag")):
         if candidate and pathlib.Path(candidate).is_file():
@@ -19,5 +21,5 @@ def rbag():
 
 
 @pytest.fixture(scope="session")
-def fixtures():
+def fixtures() -> pathlib.Path:
     return ROOT / "fixtures"

@@ -2,23 +2,29 @@
 byte rbag's on one machine, and a failing task fails the job with rbag's
 own message and the range."""
 
+from __future__ import annotations
+
 import random
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+Done = subprocess.CompletedProcess[bytes]
 
-def single(rbag, argv, cwd):
+
+def single(rbag: str, argv: list[str], cwd: Path) -> Done:
     return subprocess.run([rbag, *argv], cwd=cwd, capture_output=True, check=False)
 
 
-def driver(rbag, argv, cwd):
+def driver(rbag: str, argv: list[str], cwd: Path) -> Done:
     cmd = [sys.executable, "-m", "rbag_dask", *argv, "--workers", "2", "--rbag", rbag]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)
 
 
-def same_as_rbag(rbag, argv, cwd, driver_only=()):
+def same_as_rbag(rbag: str, argv: list[str], cwd: Path, driver_only: Sequence[str] = ()) -> Done:
     one = single(rbag, argv, cwd)
     assert one.returncode == 0, one.stderr
     many = driver(rbag, [*argv, *driver_only], cwd)
@@ -27,7 +33,7 @@ def same_as_rbag(rbag, argv, cwd, driver_only=()):
     return many
 
 
-def test_wordcount_over_several_files_one_split_into_many_ranges(rbag, fixtures):
+def test_wordcount_over_several_files_one_split_into_many_ranges(rbag: str, fixtures: Path) -> None:
     many = same_as_rbag(
         rbag,
         ["wordcount", "genesis.txt", "unicode.txt", "genesis.txt.gz", "--top", "20"],
@@ -41,7 +47,7 @@ def test_wordcount_over_several_files_one_split_into_many_ranges(rbag, fixtures)
     assert "dashboard at http" in log
 
 
-def test_freq_field_on_json_lines(rbag, fixtures):
+def test_freq_field_on_json_lines(rbag: str, fixtures: Path) -> None:
     same_as_rbag(
         rbag,
         ["freq", "--field", ".user.lang", "events.jsonl", "requests.jsonl", "--format", "jsonl"],
@@ -50,7 +56,7 @@ def test_freq_field_on_json_lines(rbag, fixtures):
     )
 
 
-def test_sum_and_mean_of_floats(rbag, tmp_path):
+def test_sum_and_mean_of_floats(rbag: str, tmp_path: Path) -> None:
     rng = random.Random(7)
     lines = [f'{{"x": {rng.uniform(-1e6, 1e6)!r}, "k": "{rng.choice("abc")}"}}\n' for _ in range(2000)]
     (tmp_path / "floats.jsonl").write_text("".join(lines))
@@ -58,7 +64,7 @@ def test_sum_and_mean_of_floats(rbag, tmp_path):
         same_as_rbag(rbag, ["run", pipeline, "floats.jsonl"], tmp_path, driver_only=["--blocksize", "4096"])
 
 
-def test_a_pipeline_without_a_reduction_streams_in_input_order(rbag, fixtures):
+def test_a_pipeline_without_a_reduction_streams_in_input_order(rbag: str, fixtures: Path) -> None:
     same_as_rbag(
         rbag,
         ["run", "filter .status >= 300 or .score > 2 | pluck [.path, .status]", "requests.jsonl", "events.jsonl"],
@@ -67,16 +73,18 @@ def test_a_pipeline_without_a_reduction_streams_in_input_order(rbag, fixtures):
     )
 
 
-def test_a_task_that_fails_on_bad_json_fails_the_job(rbag, fixtures):
+def test_a_task_that_fails_on_bad_json_fails_the_job(rbag: str, fixtures: Path) -> None:
     failed = driver(rbag, ["run", "pluck .a | count", "bad.jsonl", "--blocksize", "20"], fixtures)
     assert failed.returncode == 1
     err = failed.stderr.decode()
-    assert "rbag: bad.jsonl:3:9: invalid JSON: trailing comma" in err, err
-    assert "the task for bad.jsonl, bytes 0-20 failed" in err, err
+    lines = [line for line in err.splitlines() if not line.startswith("rbag-dask: dashboard at")]
+    assert lines == [
+        "rbag: bad.jsonl:3:9: invalid JSON: trailing comma (rbag-dask: the task for bad.jsonl, bytes 0-20 failed)"
+    ], err
     assert failed.stdout == b""
 
 
-def test_output_options_go_to_the_final_merge(rbag, fixtures, tmp_path):
+def test_output_options_go_to_the_final_merge(rbag: str, fixtures: Path, tmp_path: Path) -> None:
     out = tmp_path / "counts.tsv"
     done = driver(rbag, ["wordcount", "genesis.txt", "--top", "3", "-o", str(out), "--blocksize", "1000"], fixtures)
     assert done.returncode == 0, done.stderr
@@ -88,5 +96,5 @@ def test_output_options_go_to_the_final_merge(rbag, fixtures, tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["wordcount", "-"], ["wordcount", "--byte-range", "0:9", "genesis.txt"]])
-def test_usage_errors_exit_2(rbag, fixtures, argv):
+def test_usage_errors_exit_2(rbag: str, fixtures: Path, argv: list[str]) -> None:
     assert driver(rbag, argv, fixtures).returncode == 2
