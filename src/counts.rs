@@ -76,7 +76,7 @@ fn words_key(low: u64, high: u64) -> [u8; 16] {
     (u128::from(low) | (u128::from(high) << 64)).to_le_bytes()
 }
 
-/// [`inline_key`] as two little-endian words.
+/// The padded bytes of `inline_key`, as two little-endian words.
 #[inline(always)]
 fn inline_words(key: &[u8]) -> (u64, u64) {
     let len = key.len();

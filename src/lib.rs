@@ -1,6 +1,6 @@
 //! rbag: Dask Bag's model for the shell. The command line (`cli`) is
 //! lowered into a request, each command (`cmd`) lowers its request into a
-//! [`plan`](crate::plan) (inputs and windows, how records are read, the
+//! `plan` (inputs and windows, how records are read, the
 //! fused steps, the reduction, the output), and the `engine` executes the
 //! plan: blocks in parallel into one accumulator per worker, an exact
 //! merge (`reduce`), then a partial (`partial`) or the output (`output`).

@@ -90,7 +90,7 @@ impl Tokenizer {
         self.for_each_token_in(block, scratch, |buf, start, end| emit(&buf[start..end]));
     }
 
-    /// [`Tokenizer::for_each_token`], giving each token as `buf[start..end]`
+    /// Every token of `block`, in order, each given as `buf[start..end]`
     /// of the buffer it lies in (the block, a record, or `scratch` when it
     /// was lowercased), so that a counter may read whole words around it.
     #[inline(always)]

@@ -45,12 +45,14 @@ Partial format (--partial), version 1. A partial is lines of bytes:
   rows...
   end<TAB>N
 
-The header names the plan (the command, the canonical pipeline and how
-records are read: only partials of one plan merge), the pipeline, the input
-kind, the record terminator, and whether --top or --min-count cut the rows
-(such a partial is refused). The last line counts the rows, so a partial cut
-short is refused. Fields are separated by TAB; a field escapes \\, TAB, LF and
-CR as \\\\, \\t, \\n, \\r. The rows, in a canonical order:
+The header names the job (its canonical command line: the pipeline in
+canonical form and how records are read; a word count is named as
+wordcount whichever command counted it, so only partials of one job merge),
+the pipeline, the input kind, the record terminator, and whether --top or
+--min-count cut the rows (such a partial is refused). The last line counts
+the rows, so a partial cut short is refused. Fields are separated by TAB; a
+field escapes \\, TAB, LF and CR as \\\\, \\t, \\n, \\r. The rows, in a
+canonical order:
 
   frequencies          KIND KEY COUNT per key (KIND: t text, j JSON)
   distinct             KIND KEY

@@ -3,6 +3,9 @@
 //! and the lowering of parsed arguments into the plain requests the
 //! commands take (`lower`). clap's types stop here.
 
+// The help texts write `key<TAB>count` as users see it, not as HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 pub(crate) mod help;
 mod lower;
 

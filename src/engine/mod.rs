@@ -6,7 +6,7 @@
 //! written as a partial. A job without a reduction streams its records in
 //! input order instead (`stream`); a merge plan reads partials in place of
 //! blocks (`merge`). Whatever the path, a result is finished in one place
-//! ([`finish`]).
+//! (`finish`).
 
 mod finish;
 mod ledger;

@@ -70,7 +70,7 @@ pub(crate) enum Work {
 }
 
 /// A job: how records are read, the steps fused per block, the reduction.
-/// Its [`Identity`] names its partials.
+/// Its identity (`Job::identity`) names its partials.
 #[derive(Debug)]
 pub(crate) struct Job {
     pub block_size: u64,
