@@ -478,6 +478,30 @@ impl Counts {
         }
     }
 
+    /// Keep only the keys for which `keep` holds (a filter that commutes
+    /// with counting, run once per distinct key), in place: the parts are
+    /// rebuilt from their stored hashes, with no key hashed again.
+    pub fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        self.assert_settled();
+        for table in &mut self.parts {
+            let mut removed = 0;
+            for at in 0..table.slots.len() {
+                let slot = table.slots[at];
+                if slot.count != 0 && !keep(slot.key(&table.arena)) {
+                    table.slots[at].count = 0;
+                    removed += 1;
+                }
+            }
+            if removed > 0 {
+                table.len -= removed;
+                // An emptied slot would end the probes that ran through
+                // it: place the rest again.
+                let size = table.slots.len();
+                table.resize(size);
+            }
+        }
+    }
+
     /// Every key with its count, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + '_ {
         self.assert_settled();
@@ -721,6 +745,29 @@ mod tests {
         }
 
         #[test]
+        fn retain_keeps_what_it_should_and_the_table_still_counts(
+            keys in keys(),
+            more in keys(),
+            cut in 0usize..5,
+        ) {
+            let keep = |key: &[u8]| key.len() % 5 != cut;
+            let mut counts = table(&keys);
+            counts.settle();
+            counts.retain(keep);
+            let mut expected = model(&keys);
+            expected.retain(|k, _| keep(k));
+            prop_assert_eq!(sorted(&counts), expected.clone());
+            prop_assert_eq!(counts.len(), expected.len());
+            // Probing still finds every key kept: counting on adds to it.
+            for key in &more {
+                counts.add(key);
+                *expected.entry(key.clone()).or_insert(0) += 1;
+            }
+            counts.settle();
+            prop_assert_eq!(sorted(&counts), expected);
+        }
+
+        #[test]
         fn merge_is_the_count_of_the_concatenation(a in keys(), b in keys(), c in keys()) {
             let all: Vec<_> = a.iter().chain(&b).chain(&c).cloned().collect();
             let left = table(&a).merge(table(&b)).merge(table(&c));
@@ -728,6 +775,26 @@ mod tests {
             prop_assert_eq!(sorted(&left), model(&all));
             prop_assert_eq!(sorted(&right), model(&all));
         }
+    }
+
+    #[test]
+    fn retain_works_on_a_table_split_into_parts() {
+        let keys: Vec<Vec<u8>> = (0..100_000u32)
+            .map(|i| format!("key number {i}").into_bytes())
+            .collect();
+        let mut counts = table(&keys);
+        counts.settle();
+        assert!(counts.parts.len() > 1, "large enough to be split");
+        counts.retain(|key| key.ends_with(b"7"));
+        assert_eq!(counts.len(), 10_000);
+        for key in &keys {
+            counts.add(key);
+        }
+        counts.settle();
+        assert_eq!(counts.len(), 100_000);
+        let sevens = counts.iter().filter(|(_, c)| *c == 2).count();
+        assert_eq!(sevens, 10_000);
+        assert!(counts.iter().all(|(k, c)| (c == 2) == k.ends_with(b"7")));
     }
 
     #[test]

@@ -59,27 +59,38 @@ def read_plan(explained: object) -> Plan:
     if not isinstance(explained, dict):
         raise arguments.UsageError("rbag's plan is not a JSON object: is --rbag an rbag?")
     version = explained.get("rbag_plan")
-    if version not in PLAN_VERSIONS:
+    if type(version) is not int or version not in PLAN_VERSIONS:
         raise arguments.UsageError(
             f"rbag's plan has format version {version!r}, and this rbag-dask reads version "
             f"{', '.join(map(str, PLAN_VERSIONS))}: use the rbag-dask of that rbag"
         )
     argv = explained.get("argv")
-    if not isinstance(argv, dict) or not isinstance(argv.get("job"), list):
+    if not (isinstance(argv, dict) and strings(argv.get("job")) and strings(argv.get("output"))):
         raise arguments.UsageError("rbag's plan does not name the job's arguments: this rbag is older than rbag-dask")
+    inputs = explained.get("inputs")
+    if not isinstance(inputs, list):
+        raise arguments.UsageError("rbag's plan has no list of inputs: is --rbag an rbag?")
     planned: list[tuple[str, tuple[int, int] | None]] = []
-    for source in explained["inputs"]:
-        name = source["name"]
-        if source["kind"] == "stdin":
-            raise arguments.UsageError("standard input cannot be split across machines; name files")
-        blocks = source.get("blocks")
-        if source["read"] != "windows" or source["compression"] is not None or not blocks:
-            planned.append((name, None))
-            continue
-        planned += [(name, (start, end)) for start, end in blocks]
+    for source in inputs:
+        try:
+            if source["kind"] == "stdin":
+                raise arguments.UsageError("standard input cannot be split across machines; name files")
+            name, read, compression = source["name"], source["read"], source["compression"]
+            blocks = source.get("blocks")
+            if read != "windows" or compression is not None or not blocks:
+                planned.append((str(name), None))
+                continue
+            planned += [(str(name), (int(start), int(end))) for start, end in blocks]
+        except (KeyError, TypeError, ValueError) as e:
+            raise arguments.UsageError(f"rbag's plan has an input that is not as expected ({e!r})") from None
     if not planned:
         raise arguments.UsageError("no input: name the files to read")
     return Plan(tasks=planned, job=list(argv["job"]), output=list(argv["output"]))
+
+
+def strings(value: object) -> bool:
+    """Whether ``value`` is a list of strings."""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def plan(job: arguments.Job) -> Plan:

@@ -126,6 +126,11 @@ def test_tasks_are_rbag_s_blocks_and_whole_files() -> None:
     [
         ({"rbag_plan": 2}, "format version 2"),
         ({"rbag_plan": "1"}, "format version '1'"),
+        ({"rbag_plan": True}, "format version True"),
+        ({"rbag_plan": 1.0}, "format version 1.0"),
+        ({"argv": {"job": ["run"]}}, "older than rbag-dask"),
+        ({"inputs": None}, "no list of inputs"),
+        ({"inputs": [{"name": "a"}]}, "not as expected"),
         ({"argv": None}, "older than rbag-dask"),
         ({"inputs": [{"name": "<stdin>", "kind": "stdin"}]}, "standard input"),
         ({"inputs": []}, "no input"),
@@ -164,10 +169,20 @@ def test_rbag_itself_says_which_arguments_go_where(rbag: str, fixtures: Path) ->
         planned = plan(job)
     finally:
         os.chdir(here)
-    assert planned.job == ["run", "--jsonl", "--threads", "2", "pluck .user.lang | frequencies"]
-    assert planned.output == ["--format", "jsonl", "--top", "5", "--output", "out.tsv"]
+    assert planned.job == ["run", "--jsonl", "--threads=2", "pluck .user.lang | frequencies"]
+    assert planned.output == ["--format=jsonl", "--top=5", "--output=out.tsv"]
     # events.jsonl (687 bytes) in blocks of 300: rbag's windows.
     assert planned.tasks == [("events.jsonl", (0, 300)), ("events.jsonl", (300, 600)), ("events.jsonl", (600, 687))]
+    # JSON lines known by the files' names: the tasks are told, since a
+    # task's one file may not say so.
+    named = args.split(["freq", "--field", ".user.lang", "events.jsonl", "requests.jsonl"])
+    named.rbag = rbag
+    os.chdir(fixtures)
+    try:
+        planned = plan(named)
+    finally:
+        os.chdir(here)
+    assert planned.job == ["freq", "--jsonl", "--field=.user.lang"]
 
 
 @pytest.mark.parametrize(

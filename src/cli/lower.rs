@@ -258,9 +258,10 @@ fn threads(given: Option<u16>) -> usize {
     given.map_or_else(crate::threads::default_count, usize::from)
 }
 
+/// `--name=value`, one argument: a value that starts with `-` (a
+/// pattern, a file) cannot be taken for an option.
 fn push(args: &mut Vec<String>, name: &str, value: &str) {
-    args.push(name.to_owned());
-    args.push(value.to_owned());
+    args.push(format!("{name}={value}"));
 }
 
 fn flag(args: &mut Vec<String>, name: &str, set: bool) {
@@ -314,12 +315,11 @@ mod tests {
                 "run",
                 "--jsonl",
                 "--null",
-                "--threads",
-                "2",
+                "--threads=2",
                 "pluck .a | frequencies"
             ]
         );
-        assert_eq!(split.output, ["--format", "csv", "--top", "3"]);
+        assert_eq!(split.output, ["--format=csv", "--top=3"]);
         let words = argv(&[
             "wordcount",
             "--keep-case",
@@ -334,16 +334,17 @@ mod tests {
             words.job,
             [
                 "wordcount",
-                "--split",
-                "words",
+                "--split=words",
                 "--keep-case",
-                "--min-len",
-                "3",
-                "--stopwords",
-                "s.txt"
+                "--min-len=3",
+                "--stopwords=s.txt"
             ]
         );
-        assert_eq!(words.output, ["--output", "out.tsv"]);
+        assert_eq!(words.output, ["--output=out.tsv"]);
+        // A value that starts with '-' stays one argument.
+        let dashed = argv(&["wordcount", "--pattern=-?[0-9]+", "--output=-x", "f"]);
+        assert_eq!(dashed.job, ["wordcount", "--pattern=-?[0-9]+"]);
+        assert_eq!(dashed.output, ["--output=-x"]);
     }
 
     #[test]

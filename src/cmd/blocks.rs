@@ -27,10 +27,15 @@ pub(super) fn plan_records(
     text: &str,
     field: Option<&str>,
     options: RecordOptions,
-    blocks: Blocks,
+    mut blocks: Blocks,
 ) -> Result<Plan, Error> {
     let sources = input::resolve(&blocks.files)?;
     let kind = input_kind(options.jsonl, &sources);
+    if kind == InputKind::Json && !options.jsonl {
+        // Decided by the files' names: a part of the job, given another
+        // file, must read JSON lines too.
+        blocks.common.argv.job.insert(1, "--jsonl".to_owned());
+    }
     let pipeline = crate::pipeline::parse::parse(text, kind).map_err(|e| match field {
         // `rbag freq --field` builds its pipeline; speak of the flag.
         Some(field) => Error::Usage(format!(

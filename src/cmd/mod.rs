@@ -22,31 +22,20 @@ use crate::error::Error;
 /// # Errors
 /// Whatever planning or running finds.
 pub(crate) fn run(request: Request) -> Result<(), Error> {
-    let (plan, explain) = match request {
-        Request::Wordcount { words, blocks } => {
-            let explain = blocks.common.explain;
-            (wordcount::plan(words, blocks)?, explain)
-        }
+    let explain = request.explain();
+    let plan = match request {
+        Request::Wordcount { words, blocks } => wordcount::plan(words, blocks)?,
         Request::Freq {
             field,
             records,
             blocks,
-        } => {
-            let explain = blocks.common.explain;
-            (freq::plan(field, records, blocks)?, explain)
-        }
+        } => freq::plan(field, records, blocks)?,
         Request::Run {
             pipeline,
             records,
             blocks,
-        } => {
-            let explain = blocks.common.explain;
-            (run::plan(&pipeline, records, blocks)?, explain)
-        }
-        Request::Merge { files, common } => {
-            let explain = common.explain;
-            (merge::plan(files, common)?, explain)
-        }
+        } => run::plan(&pipeline, records, blocks)?,
+        Request::Merge { files, common } => merge::plan(files, common)?,
     };
     match explain {
         Some(format) => {

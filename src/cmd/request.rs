@@ -31,6 +31,18 @@ pub(crate) enum Request {
     },
 }
 
+impl Request {
+    /// `--explain`: the plan printed instead of run.
+    pub fn explain(&self) -> Option<ExplainFormat> {
+        match self {
+            Request::Wordcount { blocks, .. }
+            | Request::Freq { blocks, .. }
+            | Request::Run { blocks, .. } => blocks.common.explain,
+            Request::Merge { common, .. } => common.explain,
+        }
+    }
+}
+
 /// What every command takes.
 #[derive(Debug)]
 pub(crate) struct Common {

@@ -64,7 +64,6 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
         ))
     })?;
     let reduction = pipeline.reduce.as_deref();
-    check_output(output, reduction)?;
     let table = reduction.is_some_and(|r| {
         r.reduce == crate::pipeline::ast::Reduce::Frequencies && r.group.is_none()
     });
@@ -84,6 +83,8 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
             Piece::Table(_) => {}
         }
     }
+    // What the partials hold is known now: the output options must fit it.
+    check_output(output, reduction)?;
     let pool = crate::threads::pool(threads)?;
     let parts = pieces.into_iter().flat_map(|(name, piece)| match piece {
         Piece::Parts(parts) => parts

@@ -5,8 +5,8 @@
 //! rest of the pipeline runs on its answer, and the result is printed or
 //! written as a partial. A job without a reduction streams its records in
 //! input order instead (`stream`); a merge plan reads partials in place of
-//! blocks (`merge`). Whatever the path, a result is finished in one place
-//! (`finish`).
+//! blocks (`merge`). Whatever made it, a merged state is finished in one
+//! place (`finish`).
 
 mod finish;
 mod ledger;

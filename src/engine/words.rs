@@ -44,21 +44,16 @@ impl BlockTask for WordTask {
 
 /// The table without the words the kernel's filters drop (a filter on the
 /// word commutes with counting it, so it runs once per distinct word).
-pub(super) fn drop_words(counts: Counts, filters: Vec<&WordFilter>) -> Counts {
-    if filters.is_empty() {
-        return counts;
-    }
-    let mut kept = Counts::default();
-    for (word, count) in counts.iter() {
-        let keep = filters.iter().all(|filter| match filter {
-            WordFilter::MinLen(n) => char_len(word) >= *n,
-            WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
+pub(super) fn drop_words(mut counts: Counts, filters: Vec<&WordFilter>) -> Counts {
+    if !filters.is_empty() {
+        counts.retain(|word| {
+            filters.iter().all(|filter| match filter {
+                WordFilter::MinLen(n) => char_len(word) >= *n,
+                WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
+            })
         });
-        if keep {
-            kept.add_count(word, count);
-        }
     }
-    kept
+    counts
 }
 
 /// Length in characters; each byte that is not UTF-8 counts as one.

@@ -45,6 +45,7 @@ fn segment(pipeline: &Pipeline, json: bool) -> Result<bool, Problem> {
 }
 
 fn stages(stages: &[Stage], starts: &[usize], mut json: bool) -> Result<bool, Problem> {
+    debug_assert_eq!(stages.len(), starts.len(), "the parser records every start");
     for (stage, &at) in stages.iter().zip(starts) {
         json = stage_kind(stage, json, at)?;
     }

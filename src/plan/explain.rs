@@ -55,58 +55,51 @@ fn steps(job: &Job) -> Vec<ShownStep> {
     let mut after_pipe = false;
     job.steps
         .iter()
-        .map(|step| match step {
-            Step::Tokenize(splitter) => {
-                let (what, runs) = match splitter {
-                    Splitter::Words => (
-                        "words: Unicode letters, marks, digits, '_' and inner apostrophes"
-                            .to_owned(),
-                        "per block, 64 bytes at a time where it is ASCII",
-                    ),
-                    Splitter::Whitespace => (
-                        "words: runs of anything but white space".to_owned(),
-                        "per block, 64 bytes at a time where it is ASCII",
-                    ),
-                    Splitter::Pattern(regex) => (
-                        format!("words: the matches of /{}/ in each record", regex.as_str()),
-                        "per record",
-                    ),
-                };
-                ShownStep { what, runs }
-            }
-            Step::LowerWords => ShownStep {
-                what: "lower: the full Unicode lowercase of each word".into(),
-                runs: "per word",
-            },
-            Step::DropWords(filter) => ShownStep {
-                what: match filter {
-                    WordFilter::MinLen(n) => format!("filter len >= {n}"),
-                    WordFilter::Stopwords(stopwords) => format!(
-                        "remove the {} stopwords of {}",
-                        stopwords.words.len(),
-                        stopwords.file
-                    ),
-                },
-                runs: "on each distinct word, once the tables are merged",
-            },
-            Step::ParsePluck(projection) => ShownStep {
-                what: format!("pluck {projection}"),
-                runs: "inside the JSON parser: only this value is built",
-            },
-            Step::Stage(stage) => {
-                let runs = match stage {
-                    Stage::Pipe(_) => {
-                        after_pipe = true;
-                        "per block: the block's records through the command, its lines on"
-                    }
-                    _ if after_pipe => "per line of the command's output",
-                    _ => "per record",
-                };
-                ShownStep {
-                    what: stage.to_string(),
-                    runs,
+        .filter_map(|step| {
+            Some(match step {
+                Step::Tokenize(splitter) => {
+                    let (what, runs) = match splitter {
+                        Splitter::Words => (
+                            "words: Unicode letters, marks, digits, '_' and inner apostrophes"
+                                .to_owned(),
+                            "per block, 64 bytes at a time where it is ASCII",
+                        ),
+                        Splitter::Whitespace => (
+                            "words: runs of anything but white space".to_owned(),
+                            "per block, 64 bytes at a time where it is ASCII",
+                        ),
+                        Splitter::Pattern(regex) => (
+                            format!("words: the matches of /{}/ in each record", regex.as_str()),
+                            "per record",
+                        ),
+                    };
+                    ShownStep { what, runs }
                 }
-            }
+                Step::LowerWords => ShownStep {
+                    what: "lower: the full Unicode lowercase of each word".into(),
+                    runs: "per word",
+                },
+                // They run once the tables are merged: see `reduction`.
+                Step::DropWords(_) => return None,
+                Step::ParsePluck(projection) => ShownStep {
+                    what: format!("pluck {projection}"),
+                    runs: "inside the JSON parser: only this value is built",
+                },
+                Step::Stage(stage) => {
+                    let runs = match stage {
+                        Stage::Pipe(_) => {
+                            after_pipe = true;
+                            "per block: the block's records through the command, its lines on"
+                        }
+                        _ if after_pipe => "per line of the command's output",
+                        _ => "per record",
+                    };
+                    ShownStep {
+                        what: stage.to_string(),
+                        runs,
+                    }
+                }
+            })
         })
         .collect()
 }
@@ -177,10 +170,22 @@ fn reduction(job: &Job, reduction: &Reduction, sort: Option<Order>) -> ShownRedu
         (None, Reduce::Take(_)) => "the first records in input order",
         (None, Reduce::Count | Reduce::Min | Reduce::Max) => "the answer",
     };
+    // The kernel's word filters commute with counting: they run once per
+    // distinct word, after the merge.
+    let mut combine = vec![merge];
+    combine.extend(job.word_filters().map(|filter| match filter {
+        WordFilter::MinLen(n) => format!("words of fewer than {n} characters left out (--min-len)"),
+        WordFilter::Stopwords(stopwords) => format!(
+            "the {} stopwords of {} left out",
+            stopwords.words.len(),
+            stopwords.file
+        ),
+    }));
+    combine.push(last.to_owned());
     ShownReduction {
         name: reduction.head(),
         per_worker,
-        combine: vec![merge, last.to_owned()],
+        combine,
         then: (!reduction.rest.is_empty()).then(|| reduction.rest.to_string()),
     }
 }
@@ -209,7 +214,7 @@ fn dot_label(lines: &[&str]) -> String {
 }
 
 /// The kind of an input, for the plan.
-fn input_kind(input: &Input) -> &'static str {
+fn source_kind(input: &Input) -> &'static str {
     match (&input.source, &input.shape) {
         (Source::Stdin, _) => "stdin",
         (_, Shape::Regular { .. }) => "file",
@@ -494,7 +499,7 @@ impl Plan {
                 };
                 Value::object([
                     ("name", text(&input.source.name())),
-                    ("kind", text(input_kind(input))),
+                    ("kind", text(source_kind(input))),
                     ("size", size(input).map_or(Value::Null, number)),
                     ("compression", opt_text(compression(input).as_deref())),
                     ("read", text(if windows { "windows" } else { "stream" })),

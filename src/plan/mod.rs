@@ -5,9 +5,10 @@
 //! read, the steps fused per block, the reduction and what follows it,
 //! and the output.
 //!
-//! A plan is plain data, built once before any input is read: nothing in
-//! it depends on the command line's types, and nothing in the engine is
-//! decided anywhere else.
+//! A plan is plain data, built once before any input is read, and nothing
+//! in it depends on the command line's types. A merge plan is the one whose
+//! job is not known in advance: the partials name it, and the engine reads
+//! it from them.
 
 pub(crate) mod explain;
 mod identity;

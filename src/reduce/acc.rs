@@ -63,9 +63,10 @@ pub struct Groups {
     pub map: foldhash::HashMap<(KeyKind, Vec<u8>), Acc>,
 }
 
-/// Two partial results that do not merge, and why.
+/// Why two partial results do not merge exactly: they are states of
+/// different reductions, or their counts add up past what a count holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch(pub String);
+pub struct MergeError(pub String);
 
 impl Acc {
     /// An empty accumulator for `reduce`.
@@ -182,7 +183,7 @@ impl Acc {
         accs: Vec<Acc>,
         reduce: &Reduce,
         pool: Option<&rayon::ThreadPool>,
-    ) -> Option<Result<Acc, Mismatch>> {
+    ) -> Option<Result<Acc, MergeError>> {
         let tables = |accs: &[Acc]| -> Option<bool> {
             let frequencies = accs.iter().all(|a| matches!(a, Acc::Frequencies(_)));
             let distinct = accs.iter().all(|a| matches!(a, Acc::Distinct(_)));
@@ -214,12 +215,12 @@ impl Acc {
     /// # Errors
     /// The two are states of different reductions, or their counts add up
     /// past what a count holds: never picked one of the two silently.
-    pub fn merge(self, other: Acc, reduce: &Reduce) -> Result<Acc, Mismatch> {
+    pub fn merge(self, other: Acc, reduce: &Reduce) -> Result<Acc, MergeError> {
         Ok(match (self, other) {
             (Acc::Frequencies(a), Acc::Frequencies(b)) => Acc::Frequencies(a.merge(b)),
             (Acc::Distinct(a), Acc::Distinct(b)) => Acc::Distinct(a.merge(b)),
             (Acc::Count(a), Acc::Count(b)) => Acc::Count(a.checked_add(b).ok_or_else(|| {
-                Mismatch(format!(
+                MergeError(format!(
                     "{reduce}: the counts add up to more than {}",
                     u64::MAX
                 ))
@@ -271,7 +272,7 @@ impl Acc {
                 Acc::Group(a)
             }
             (a, b) => {
-                return Err(Mismatch(format!(
+                return Err(MergeError(format!(
                     "{reduce}: a {} cannot merge with a {}",
                     a.state_name(),
                     b.state_name()
