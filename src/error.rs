@@ -49,6 +49,12 @@ pub enum Error {
         consequence: &'static str,
     },
 
+    /// An input file that changed while it was read.
+    #[error(
+        "{path}: it changed while rbag read it: {how}; no result is given for a file in the middle of a change"
+    )]
+    Changed { path: String, how: String },
+
     /// Compressed input that is corrupt or cut short.
     #[error("{path}: corrupt or truncated {format} data (at compressed byte {offset}): {detail}")]
     Corrupt {

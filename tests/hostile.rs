@@ -511,6 +511,75 @@ fn cases() -> Vec<Case> {
             stdout: Expect::Exactly(b""),
             stderr: Expect::Exactly(b"rbag: nope.txt: no such file or directory\n"),
         },
+        // A file that changes while it is read gives a count of neither
+        // its old nor its new content: the run fails, naming it. The
+        // `pipe` command of the first block changes the file, so the
+        // change always comes while the run reads it.
+        Case {
+            name: "a file that shrinks while it is read",
+            setup: |d| write(d, "in.txt", &(1..=20).map(|i| format!("{i}\n")).collect::<String>().into_bytes()),
+            how: How::Args(&["run", "-j1", "--blocksize", "10", "pipe \"truncate -s 15 in.txt; cat\" | count", "in.txt"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.txt: it changed while rbag read it: it ends at byte 15, and the run planned to read up to byte 20; no result is given for a file in the middle of a change\n"),
+        },
+        Case {
+            name: "a file that shrinks while a byte range of it is read into a partial",
+            setup: |d| write(d, "in.txt", &(1..=20).map(|i| format!("{i}\n")).collect::<String>().into_bytes()),
+            how: How::Shell("rbag run -j1 --blocksize 10 --byte-range 0: --partial -o out.p 'pipe \"truncate -s 15 in.txt; cat\" | count' in.txt; echo $?; ls"),
+            code: 0,
+            stdout: Expect::Exactly(b"1\nin.txt\n"),
+            stderr: Expect::StartsWith("rbag: in.txt: it changed while rbag read it: it ends at byte 15"),
+        },
+        Case {
+            name: "a file read twice in one run has not changed",
+            setup: |d| write(d, "in.txt", b"a\nb\n"),
+            how: How::Args(&["wordcount", "-j2", "--blocksize", "1", "in.txt", "in.txt"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"a\t2\nb\t2\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a file appended to while it is read",
+            setup: |d| write(d, "in.txt", b"a\nb\n"),
+            how: How::Args(&["run", "pipe \"echo c >> in.txt; cat\" | count", "in.txt"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.txt: it changed while rbag read it: it had 4 bytes when the run began and has 6 now; no result is given for a file in the middle of a change\n"),
+        },
+        Case {
+            name: "a file replaced while it is read",
+            setup: |d| {
+                write(d, "in.txt", b"a\nb\n");
+                write(d, "new.txt", b"c\nd\n");
+            },
+            how: How::Args(&["run", "pipe \"mv new.txt in.txt; cat\" | count", "in.txt"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.txt: it changed while rbag read it: another file took its name; no result is given for a file in the middle of a change\n"),
+        },
+        Case {
+            name: "a file rewritten in place, size and all, while it is read",
+            setup: |d| {
+                write(d, "in.txt", b"a\nb\n");
+                write(d, "new.txt", b"c\nd\n");
+            },
+            how: How::Args(&["run", "pipe \"cat new.txt > in.txt; cat\" | count", "in.txt"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.txt: it changed while rbag read it: it was written to; no result is given for a file in the middle of a change\n"),
+        },
+        Case {
+            name: "a compressed file replaced while it is read",
+            setup: |d| {
+                write(d, "in.txt.gz", &gzip(b"a\nb\n"));
+                write(d, "new.gz", &gzip(b"c\nd\n"));
+            },
+            how: How::Args(&["run", "pipe \"mv new.gz in.txt.gz; cat\" | count", "in.txt.gz"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: in.txt.gz: it changed while rbag read it: another file took its name; no result is given for a file in the middle of a change\n"),
+        },
     ]
 }
 

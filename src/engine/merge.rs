@@ -194,6 +194,15 @@ fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
     };
     // Peek at the first bytes to tell a partial from a table.
     let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
+    if head.is_empty() {
+        // What `rbag ... --partial > x` leaves when it fails before it
+        // writes anything: merging it as nothing would lose its part.
+        return Err(bad(
+            &name,
+            1,
+            "empty: a partial has at least its header and its 'end' line (was the run that wrote it cut short?)".into(),
+        ));
+    }
     if head.starts_with(partial::MAGIC.as_bytes()) {
         return match partial::read_parts(&mut reader).map_err(|e| Error::io(name.clone(), e))? {
             Ok(Some(parts)) => Ok(Piece::Parts(parts)),

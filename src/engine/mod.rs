@@ -134,6 +134,7 @@ impl Run<'_> {
         let result = self.engine.run(&task, self.inputs, self.progress);
         self.progress.finish();
         let (partials, run_stats, _) = result?;
+        unchanged(self.inputs)?;
         let tables = partials.into_iter().map(|p| p.counts).collect();
         let counts = Counts::merge_all(tables, Some(self.engine.pool()));
         let counted = Counted {
@@ -220,6 +221,7 @@ impl Run<'_> {
                 let result = self.engine.run(&task, self.inputs, self.progress);
                 self.progress.finish();
                 let (mut partials, run_stats, ledger) = result?;
+                unchanged(self.inputs)?;
                 let reducer = task.reducer.as_ref().expect("set above");
                 let accs = partials.iter_mut().filter_map(|p| p.acc.take()).collect();
                 let merged = Acc::merge_all(accs, &reducer.reduce, Some(self.engine.pool()))
@@ -267,6 +269,15 @@ impl Run<'_> {
 /// measured, the ledger of lines, and the records written.
 type Streamed = (Vec<RecordPartial>, RunStats, Ledger, u64);
 
+/// Check that no input file changed while it was read (it was resized,
+/// replaced or written to): its count would be of neither content.
+///
+/// # Errors
+/// The first input that changed.
+fn unchanged(inputs: &[Input]) -> Result<(), Error> {
+    inputs.iter().try_for_each(Input::check_unchanged)
+}
+
 /// Run `task` on every block of `inputs`, writing the records that come
 /// out to `destination` in input order, at most `limit` of them; as a
 /// partial (between `header` and its `end` line) when there is a header.
@@ -306,6 +317,7 @@ fn stream(
     // The data's own error comes first: the writer stopped because of it.
     let (partials, stats, ledger) = result?;
     let written = written.map_err(|e| destination.error(e))?;
+    unchanged(inputs)?;
     destination.commit()?;
     Ok((partials, stats, ledger, written))
 }

@@ -546,8 +546,16 @@ impl<T: BlockTask> Worker<'_, T> {
                             continue;
                         }
                         Err(e) => {
-                            self.first
-                                .record(seq, Located::Plain(Error::io(source.name(), e)));
+                            let error = if e.kind() == io::ErrorKind::UnexpectedEof {
+                                // The window ends before the planned end.
+                                Error::Changed {
+                                    path: source.name(),
+                                    how: crate::error::io_message(&e),
+                                }
+                            } else {
+                                Error::io(source.name(), e)
+                            };
+                            self.first.record(seq, Located::Plain(error));
                             continue;
                         }
                     }

@@ -110,6 +110,15 @@ fn ensure_len(buf: &mut Vec<u8>, len: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// The error of a window that ends early: the file is shorter than when
+/// the run planned its windows.
+fn shrunk(at: u64, end: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("it ends at byte {at}, and the run planned to read up to byte {end}"),
+    )
+}
+
 /// How much more to read when a record runs `past` bytes beyond its
 /// window: [`TAIL_READ`] at first, then as much again as was read past the
 /// window, so that a huge record takes few reads, never more than
@@ -166,6 +175,7 @@ pub fn read_window(
             ensure_len(buf, base + upto)?;
             while *filled < upto {
                 match file.read_at(&mut buf[base + *filled..base + upto], from + *filled as u64) {
+                    Ok(0) if *filled < want => return Err(shrunk(from + *filled as u64, end)),
                     Ok(0) => {
                         *eof = true;
                         break;

@@ -158,6 +158,67 @@ pub enum Shape {
     },
 }
 
+/// What a regular file was when a run planned to read it: its device and
+/// inode (replaced by another file?), its size and its modification time
+/// (written to since?). A file read while it changes gives a count of
+/// neither its old nor its new content, so a run checks the stamp again
+/// at the end and fails rather than print such a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    modified: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
+
+    /// Check that `source` is still the file that was stamped.
+    ///
+    /// # Errors
+    /// It was replaced, resized or written to, or cannot be found.
+    pub fn check(&self, source: &Source) -> Result<(), Error> {
+        let Source::File(path) = source else {
+            return Ok(());
+        };
+        let changed = |how: String| Error::Changed {
+            path: source.name(),
+            how,
+        };
+        let now = match std::fs::metadata(path) {
+            Ok(meta) => Stamp::of(&meta),
+            Err(e) => {
+                return Err(changed(format!(
+                    "it is gone ({})",
+                    crate::error::io_message(&e)
+                )));
+            }
+        };
+        if (now.dev, now.ino) != (self.dev, self.ino) {
+            return Err(changed("another file took its name".into()));
+        }
+        if now.size != self.size {
+            return Err(changed(format!(
+                "it had {} bytes when the run began and has {} now",
+                self.size, now.size
+            )));
+        }
+        if now.modified != self.modified {
+            return Err(changed("it was written to".into()));
+        }
+        Ok(())
+    }
+}
+
 /// Check a source without reading anything that can be read only once:
 /// it exists, is not a directory, may be read; regular files are peeked at
 /// for compression.
@@ -165,14 +226,30 @@ pub enum Shape {
 /// # Errors
 /// A missing, unreadable or directory source.
 pub fn inspect(source: &Source, decompress: Decompress) -> Result<Shape, Error> {
+    inspect_stamped(source, decompress).map(|(shape, _)| shape)
+}
+
+/// [`inspect`], with the stamp of a regular file (compressed or not).
+///
+/// # Errors
+/// As [`inspect`].
+pub fn inspect_stamped(
+    source: &Source,
+    decompress: Decompress,
+) -> Result<(Shape, Option<Stamp>), Error> {
+    inspect_shape(source, decompress)
+}
+
+fn inspect_shape(source: &Source, decompress: Decompress) -> Result<(Shape, Option<Stamp>), Error> {
     let path = match source {
         Source::Stdin => {
             check_stdin_open()?;
-            return Ok(Shape::Stream {
+            let shape = Shape::Stream {
                 compression: None,
                 size: None,
                 detect: decompress == Decompress::Auto,
-            });
+            };
+            return Ok((shape, None));
         }
         Source::File(path) => path,
     };
@@ -194,16 +271,18 @@ pub fn inspect(source: &Source, decompress: Decompress) -> Result<Shape, Error> 
             Decompress::Auto => Compression::from_name(path.as_os_str().as_bytes()),
             Decompress::Never => None,
         };
-        return Ok(Shape::Stream {
+        let shape = Shape::Stream {
             compression,
             size: None,
             detect: compression.is_none() && decompress == Decompress::Auto,
-        });
+        };
+        return Ok((shape, None));
     }
     let size = meta.len();
+    let stamp = Some(Stamp::of(&meta));
     if decompress == Decompress::Never {
         readable()?;
-        return Ok(Shape::Regular { size });
+        return Ok((Shape::Regular { size }, stamp));
     }
     let compression = match Compression::from_name(path.as_os_str().as_bytes()) {
         Some(c) => {
@@ -230,14 +309,15 @@ pub fn inspect(source: &Source, decompress: Decompress) -> Result<Shape, Error> 
             Compression::from_magic(&head[..got])
         }
     };
-    Ok(match compression {
+    let shape = match compression {
         Some(c) => Shape::Stream {
             compression: Some(c),
             size: Some(size),
             detect: false,
         },
         None => Shape::Regular { size },
-    })
+    };
+    Ok((shape, stamp))
 }
 
 /// Rust's runtime puts `/dev/null` in place of a standard stream that was

@@ -4,7 +4,7 @@
 //! `--byte-range` selects from them, and `--explain` prints them.
 
 use crate::error::Error;
-use crate::input::{Decompress, Shape, Source, inspect};
+use crate::input::{Decompress, Shape, Source, Stamp, inspect_stamped};
 
 /// One input as the engine reads it.
 #[derive(Debug, Clone)]
@@ -14,6 +14,8 @@ pub(crate) struct Input {
     /// For a regular file: the bytes `[start, end)` whose records are read,
     /// cut into the windows of [`Input::window`].
     pub span: (u64, u64),
+    /// What the file was when planned (a regular file, compressed or not).
+    pub stamp: Option<Stamp>,
 }
 
 impl Input {
@@ -23,6 +25,18 @@ impl Input {
             source,
             shape,
             span: (0, 0),
+            stamp: None,
+        }
+    }
+
+    /// Check that the file is still what was planned.
+    ///
+    /// # Errors
+    /// It changed: replaced, resized or written to.
+    pub fn check_unchanged(&self) -> Result<(), Error> {
+        match &self.stamp {
+            Some(stamp) => stamp.check(&self.source),
+            None => Ok(()),
         }
     }
 
@@ -122,8 +136,12 @@ pub fn inputs(
 ) -> Result<Vec<Input>, Error> {
     let shapes = inspect_all(&sources, decompress, threads);
     let mut inputs = Vec::with_capacity(sources.len());
-    for (source, shape) in sources.into_iter().zip(shapes) {
-        inputs.push(Input::whole(source, shape?));
+    for (source, inspected) in sources.into_iter().zip(shapes) {
+        let (shape, stamp) = inspected?;
+        inputs.push(Input {
+            stamp,
+            ..Input::whole(source, shape)
+        });
     }
     if range.is_some() {
         let why = match inputs.as_slice() {
@@ -173,11 +191,14 @@ fn inspect_all(
     sources: &[Source],
     decompress: Decompress,
     threads: usize,
-) -> Vec<Result<Shape, Error>> {
+) -> Vec<Result<(Shape, Option<Stamp>), Error>> {
     const PER_THREAD: usize = 256;
     let threads = threads.min(sources.len() / PER_THREAD).max(1);
     if threads == 1 {
-        return sources.iter().map(|s| inspect(s, decompress)).collect();
+        return sources
+            .iter()
+            .map(|s| inspect_stamped(s, decompress))
+            .collect();
     }
     let chunk = sources.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -186,7 +207,7 @@ fn inspect_all(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| inspect(s, decompress))
+                        .map(|s| inspect_stamped(s, decompress))
                         .collect::<Vec<_>>()
                 })
             })
@@ -269,9 +290,8 @@ mod tests {
                 None => (0, size),
             };
             let input = Input {
-                source: Source::Stdin,
-                shape: Shape::Regular { size },
                 span: (start, end),
+                ..Input::whole(Source::Stdin, Shape::Regular { size })
             };
             let computed: Vec<_> = (0..input.window_count(block_size))
                 .map(|k| input.window(k, block_size).unwrap())
