@@ -334,6 +334,18 @@ pub fn merge_input(data: &[u8]) {
         };
         let mut written = Vec::new();
         crate::partial::write_acc(&acc, &reducer.reduce, &mut written);
+        // The reader accepts exactly what the writer writes: the rows it
+        // accepted are the rows it would write.
+        let original: Vec<u8> = part
+            .rows
+            .iter()
+            .flat_map(|r| r.iter().copied().chain([b'\n']))
+            .collect();
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&original),
+            "accepted rows that rbag does not write"
+        );
         let lines: Vec<Vec<u8>> = written
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())

@@ -68,6 +68,20 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 const WORDS: &[u8] = b"the cat and the hat\n";
 
+/// A partial of `run --jsonl PIPELINE` with these rows, as a forger
+/// would write it: a true header and `end` line around rows of their own.
+fn forged(dir: &Path, name: &str, pipeline: &str, rows: &[&str]) {
+    let header = format!(
+        "rbag-partial\t1\t{{\"cut\":null,\"input\":\"json\",\"pipeline\":\"{pipeline}\",\"plan\":\"run --jsonl '{pipeline}'\",\"terminator\":\"\\n\"}}\n"
+    );
+    let body: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    write(
+        dir,
+        name,
+        format!("{header}{body}end\t{}\n", rows.len()).as_bytes(),
+    );
+}
+
 fn nothing(_: &Path) {}
 
 fn cases() -> Vec<Case> {
@@ -579,6 +593,75 @@ fn cases() -> Vec<Case> {
             code: 1,
             stdout: Expect::Exactly(b""),
             stderr: Expect::Exactly(b"rbag: in.txt.gz: it changed while rbag read it: another file took its name; no result is given for a file in the middle of a change\n"),
+        },
+        // The partial reader accepts exactly what the writer writes.
+        Case {
+            name: "a count past i64::MAX in a partial prints as itself",
+            setup: |d| forged(d, "c.p", "count", &["count\t9223372036854775808"]),
+            how: How::Args(&["merge", "c.p"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"9223372036854775808\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a count too large to be one",
+            setup: |d| forged(d, "c.p", "count", &["count\t18446744073709551616"]),
+            how: How::Args(&["merge", "c.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: c.p:2: a count larger than 18446744073709551615 (too large to be one)\n"),
+        },
+        Case {
+            name: "a count not written as rbag writes one",
+            setup: |d| forged(d, "c.p", "count", &["count\t+7"]),
+            how: How::Args(&["merge", "c.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: c.p:2: a count is not written so: rbag writes 0 or a whole number without a leading zero or sign\n"),
+        },
+        Case {
+            name: "a count row written twice",
+            setup: |d| forged(d, "c.p", "count", &["count\t1", "count\t2"]),
+            how: How::Args(&["merge", "c.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: c.p:3: a second 'count' row: rbag writes one\n"),
+        },
+        Case {
+            name: "a key written twice",
+            setup: |d| forged(d, "f.p", "frequencies", &["t\ta\t1", "t\ta\t1"]),
+            how: How::Args(&["merge", "f.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: f.p:3: a key out of order, or twice (rbag writes each key once, in the order of keys)\n"),
+        },
+        Case {
+            name: "a variance whose squares do not fit its sum",
+            setup: |d| forged(d, "v.p", "var 0", &["sum\t2\t0\t4\t0\t0\t0\t0"]),
+            how: How::Args(&["merge", "v.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: v.p:2: sums that no numbers make (the squares do not fit the sum, or a sum of nothing)\n"),
+        },
+        Case {
+            name: "a summary whose min and max do not bound its mean",
+            setup: |d| forged(d, "s.p", "summary", &["summary\t2\t0\t4\t0\t10\t0\t0\t5\t6"]),
+            how: How::Args(&["merge", "s.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: s.p:2: a min and max that cannot bound these numbers (in order, and around their mean)\n"),
+        },
+        Case {
+            name: "a header whose pipeline is not its plan's",
+            setup: |d| {
+                forged(d, "a.p", "count", &["count\t1"]);
+                let text = std::fs::read_to_string(d.join("a.p")).unwrap();
+                write(d, "b.p", text.replacen("\"pipeline\":\"count\"", "\"pipeline\":\"distinct | count\"", 1).as_bytes());
+            },
+            how: How::Args(&["merge", "b.p"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: b.p:1: the header's plan and pipeline do not name one job (was the header edited?)\n"),
         },
     ]
 }

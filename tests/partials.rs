@@ -226,3 +226,114 @@ proptest! {
         }
     }
 }
+
+/// Partials edited one line at a time (a row written twice with the `end`
+/// count mended, two rows swapped, a header key changed) are refused, not
+/// merged into an answer no run gives. Records whose order and number are
+/// the input's own (`take`, a stream, ties of `topk`) cannot be told from
+/// another input, so only their headers are checked.
+#[test]
+fn forged_partials_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                "{{\"k\": \"{}\", \"n\": {}, \"f\": {}.5}}",
+                ["a", "b", "c"][i % 3],
+                i * 7 % 5,
+                i
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("in.jsonl"), lines.join("\n")).unwrap();
+    let keyed = [
+        "frequencies",
+        "pluck .k | frequencies",
+        "pluck .k | distinct",
+        "count",
+        "pluck .n | sum",
+        "pluck .f | mean",
+        "pluck .f | var",
+        "pluck .n | summary",
+        "pluck .n | min",
+        "group .k | pluck .n | sum",
+        "group .k | count",
+        "topk 3 by .n",
+    ];
+    let ordered = ["take 3", "filter .n > 1"];
+    for pipeline in keyed.iter().chain(&ordered) {
+        let out = run(dir.path(), &["run", "--partial", pipeline, "in.jsonl"]);
+        assert!(out.status.success(), "{pipeline}: {}", show(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (header, rows) = (lines[0], &lines[1..lines.len() - 1]);
+        let partial = |rows: &[&str], header: &str| {
+            format!(
+                "{header}\n{}end\t{}\n",
+                rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+                rows.len()
+            )
+        };
+        let merged = |text: &str| {
+            std::fs::write(dir.path().join("forged.partial"), text).unwrap();
+            run(dir.path(), &["merge", "forged.partial"])
+        };
+        let original = merged(&partial(rows, header));
+        assert!(original.status.success(), "{pipeline}: {}", show(&original));
+        let keyed = keyed.contains(pipeline);
+        // A row written twice.
+        for i in 0..rows.len() {
+            if !keyed || rows[i] == "end-group" {
+                continue;
+            }
+            let mut twice = rows.to_vec();
+            twice.insert(i, rows[i]);
+            let got = merged(&partial(&twice, header));
+            assert_eq!(
+                got.status.code(),
+                Some(1),
+                "{pipeline}: row {i} twice was merged: {}",
+                show(&got)
+            );
+        }
+        // Two rows swapped (ranked records of equal rank are a tie, whose
+        // order is the input's).
+        for i in 1..rows.len() {
+            let mut swapped = rows.to_vec();
+            swapped.swap(i - 1, i);
+            let rank = |row: &str| row.split('\t').next().unwrap_or("").to_owned();
+            let tie = pipeline.starts_with("topk") && rank(rows[i - 1]) == rank(rows[i]);
+            if !keyed || tie || swapped == rows {
+                continue;
+            }
+            let got = merged(&partial(&swapped, header));
+            assert_eq!(
+                got.status.code(),
+                Some(1),
+                "{pipeline}: rows {} and {i} swapped were merged: {}",
+                i - 1,
+                show(&got)
+            );
+        }
+        // A header edited.
+        for (from, to) in [
+            ("\t1\t", "\t01\t"),
+            ("\"cut\":null", "\"cut\":true"),
+            ("\"input\":\"json\"", "\"input\":\"csv\""),
+            ("\"terminator\":\"\\n\"", "\"terminator\":\"\\r\""),
+            ("{\"cut\"", "{\"x\":1,\"cut\""),
+            ("\"pipeline\":\"", "\"pipeline\":\"lower | "),
+            ("run --jsonl '", "run '"),
+        ] {
+            let edited = header.replacen(from, to, 1);
+            assert_ne!(edited, header, "{pipeline}: {from}");
+            let got = merged(&partial(rows, &edited));
+            assert_ne!(
+                got.status.code(),
+                Some(0),
+                "{pipeline}: header {from} -> {to} was merged: {}",
+                show(&got)
+            );
+        }
+    }
+}

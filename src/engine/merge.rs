@@ -14,7 +14,7 @@ use crate::input::Source;
 use crate::output::{self, Destination};
 use crate::partial::{self, Header, Part, Rows, Tally};
 use crate::pipeline::ast::InputKind;
-use crate::plan::{Input, Output, check_output, streams};
+use crate::plan::{Input, Output, check_output, names_its_job, streams};
 use crate::reduce::{Acc, KeyCounts, Outcome, Reducer};
 
 /// One input of a merge: a partial's parts, or a plain table's counts.
@@ -63,6 +63,11 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
             e.message
         ))
     })?;
+    if !first_name.is_empty() && !names_its_job(&header, pipeline.clone(), kind) {
+        return Err(Error::Merge(format!(
+            "{first_name}:1: the header's plan and pipeline do not name one job (was the header edited?)"
+        )));
+    }
     let reduction = pipeline.reduce.as_deref();
     let table = reduction.is_some_and(|r| {
         r.reduce == crate::pipeline::ast::Reduce::Frequencies && r.group.is_none()
@@ -179,6 +184,12 @@ fn check_mergeable(
         return Err(Error::Merge(format!(
             "{name}: a partial of {}, but {first_name} is a partial of {}: partials of different jobs do not merge",
             header.plan, first.plan
+        )));
+    }
+    let job = |h: &Header| (h.pipeline.clone(), h.input.clone(), h.terminator);
+    if job(header) != job(first) {
+        return Err(Error::Merge(format!(
+            "{name}: the same plan as {first_name}, but another pipeline, input or terminator (was a header edited?)"
         )));
     }
     Ok(())

@@ -80,8 +80,22 @@ impl Number {
     fn to_bigint(&self) -> Option<BigInt> {
         match self {
             Number::Int(i) => Some(BigInt::from(*i)),
-            Number::Big(digits) => digits.parse().ok(),
+            Number::Big(digits) => parse_integer(digits),
             Number::Float(_) => None,
+        }
+    }
+
+    /// The exact value times 2^1074 (an integer for every number rbag
+    /// reads: doubles are whole multiples of 2^-1074), to compare numbers
+    /// with exact sums.
+    pub fn scaled(&self) -> BigInt {
+        match self {
+            Number::Float(f) => {
+                let (mantissa, exponent, negative) = decode(*f);
+                let magnitude = BigInt::from(mantissa) << (exponent + 1074) as usize;
+                if negative { -magnitude } else { magnitude }
+            }
+            _ => self.to_bigint().unwrap_or_default() << 1074usize,
         }
     }
 
@@ -273,6 +287,46 @@ fn cmp_big_float(big: &str, float: f64) -> Ordering {
 }
 
 /// A whole float as an exact integer.
+/// Decimal digits (a `-` first for a negative number) as an integer, in
+/// time about that of multiplying numbers of that size: the halves are
+/// read apart and joined by a power of ten. (Reading digit by digit, as a
+/// big-integer type does, is quadratic: two million digits took 5 s.)
+/// `None` for anything that is not digits.
+pub fn parse_integer(text: &str) -> Option<BigInt> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude = BigInt::from(parse_digits(digits.as_bytes()));
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+fn parse_digits(digits: &[u8]) -> num_bigint::BigUint {
+    const PLAIN: usize = 2048;
+    if digits.len() <= PLAIN {
+        return num_bigint::BigUint::parse_bytes(digits, 10).unwrap_or_default();
+    }
+    let (high, low) = digits.split_at(digits.len() / 2);
+    let scale = num_bigint::BigUint::from(10u8).pow(low.len() as u32);
+    parse_digits(high) * scale + parse_digits(low)
+}
+
+/// Whether `text` is an integer as rbag writes one: `0`, or digits without
+/// a leading zero, `-` before a negative one (never `+`, `-0` or `007`).
+pub fn is_canonical_integer(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    let negative = digits.len() < text.len();
+    match digits {
+        [] => false,
+        [b'0'] => !negative,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
 fn float_to_bigint(float: f64) -> BigInt {
     let (mantissa, exponent, negative) = decode(float);
     let magnitude = if exponent >= 0 {
@@ -308,6 +362,43 @@ mod tests {
 
     fn shown(n: &Number) -> String {
         n.to_string()
+    }
+
+    #[test]
+    fn long_integers_read_fast_and_exactly() {
+        let digits: String = (0..200_000)
+            .map(|i| char::from(b'0' + (i * 7 % 10) as u8))
+            .collect();
+        let digits = format!("9{digits}");
+        let started = std::time::Instant::now();
+        let value = parse_integer(&digits).unwrap();
+        assert_eq!(value.to_string(), digits);
+        assert_eq!(parse_integer(&format!("-{digits}")).unwrap(), -value);
+        // Generous: the quadratic reading took seconds at this size.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(parse_integer("12"), Some(BigInt::from(12)));
+        assert_eq!(parse_integer("-0"), Some(BigInt::from(0)));
+        for bad in ["", "-", "+1", "1.0", "1e3", " 1", "x"] {
+            assert_eq!(parse_integer(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_integers_are_the_ones_rbag_writes() {
+        for good in ["0", "7", "10", "-3", "18446744073709551616"] {
+            assert!(is_canonical_integer(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "-", "-0", "+1", "01", "007", "-01", "1 ", "1_0"] {
+            assert!(!is_canonical_integer(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scaled_values_are_exact() {
+        assert_eq!(num("3").scaled(), BigInt::from(3) << 1074usize);
+        assert_eq!(num("0.5").scaled(), BigInt::from(1) << 1073usize);
+        assert_eq!(num("-0.0").scaled(), BigInt::from(0));
+        assert_eq!(Number::Float(f64::from_bits(1)).scaled(), BigInt::from(1));
     }
 
     #[test]

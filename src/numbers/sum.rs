@@ -279,6 +279,57 @@ impl ExactSum {
         }
     }
 
+    /// Whether any run could have made this state (a partial read from a
+    /// file may be edited or forged): no numbers and yet a sum, a float
+    /// part without floats, squares that sum below zero or below what the
+    /// sum itself implies (so that a variance would be negative) are not.
+    pub fn is_possible(&self) -> bool {
+        let zero = BigInt::from(0);
+        if !self.floats && self.fsum.to_bigint() != zero {
+            return false;
+        }
+        if self.count == 0 && (self.floats || self.ints.total() != zero) {
+            return false;
+        }
+        let Some(squares) = &self.squares else {
+            return true;
+        };
+        if !self.floats && (squares.fsum.to_bigint() != zero || squares.rare != zero) {
+            return false;
+        }
+        let sum_sq = self.squares_scaled(squares);
+        if sum_sq < zero {
+            return false;
+        }
+        // Cauchy-Schwarz: n Q >= S^2, with equality when all are equal.
+        BigInt::from(self.count) * sum_sq >= self.scaled() * self.scaled()
+    }
+
+    /// Whether `min` and `max` can be the extremes of the numbers summed:
+    /// present exactly when there are numbers, in order, floats only if a
+    /// float was summed, and bounding the mean.
+    pub fn bounds_possible(&self, min: Option<&Number>, max: Option<&Number>) -> bool {
+        let (min, max) = match (self.count, min, max) {
+            (0, None, None) => return true,
+            (0, _, _) | (_, None, _) | (_, _, None) => return false,
+            (_, Some(min), Some(max)) => (min, max),
+        };
+        let float = |n: &Number| matches!(n, Number::Float(_));
+        if !self.floats && (float(min) || float(max)) {
+            return false;
+        }
+        let n = BigInt::from(self.count);
+        let sum = self.scaled();
+        min.value_cmp(max).is_le() && &n * min.scaled() <= sum && sum <= n * max.scaled()
+    }
+
+    /// The sum of squares times 2^2148, exactly.
+    fn squares_scaled(&self, squares: &Squares) -> BigInt {
+        (squares.ints.total() << (2 * POINT) as usize)
+            + (squares.fsum.to_bigint() << POINT as usize)
+            + &squares.rare
+    }
+
     /// The sum times 2^1074, exactly.
     fn scaled(&self) -> BigInt {
         (self.ints.total() << POINT as usize) + self.fsum.to_bigint()
@@ -323,9 +374,7 @@ impl ExactSum {
         }
         let n = BigInt::from(self.count);
         let sum = self.scaled(); // S * 2^1074
-        let sum_sq = (squares.ints.total() << (2 * POINT) as usize)
-            + (squares.fsum.to_bigint() << POINT as usize)
-            + &squares.rare; // Q * 2^2148
+        let sum_sq = self.squares_scaled(squares); // Q * 2^2148
         // var = (n Q - S^2) / (n (n - ddof)), all scaled by 2^2148.
         let numerator = &n * sum_sq - &sum * &sum;
         let denominator =
@@ -442,6 +491,39 @@ mod tests {
         let mut s = ExactSum::default();
         values.iter().for_each(|v| s.add(v));
         s.total()
+    }
+
+    #[test]
+    fn states_no_run_makes_are_not_possible() {
+        let mut real = ExactSum::with_squares();
+        for n in ["1", "2.5", "-3"] {
+            real.add(&num(n));
+        }
+        assert!(real.is_possible());
+        assert!(ExactSum::with_squares().is_possible());
+        let mut few_squares = real.clone();
+        few_squares.squares = Some(Squares::default());
+        assert!(!few_squares.is_possible(), "a negative variance");
+        let mut nothing_counted = real.clone();
+        nothing_counted.count = 0;
+        assert!(!nothing_counted.is_possible());
+        let mut no_floats = real.clone();
+        no_floats.floats = false;
+        assert!(!no_floats.is_possible());
+        assert!(real.bounds_possible(Some(&num("-3")), Some(&num("2.5"))));
+        assert!(
+            !real.bounds_possible(Some(&num("1")), Some(&num("2.5"))),
+            "mean below min"
+        );
+        assert!(!real.bounds_possible(Some(&num("2.5")), Some(&num("-3"))));
+        assert!(!real.bounds_possible(None, Some(&num("2.5"))));
+        assert!(ExactSum::default().bounds_possible(None, None));
+        let mut ints = ExactSum::default();
+        ints.add(&num("4"));
+        assert!(
+            !ints.bounds_possible(Some(&num("4.0")), Some(&num("4"))),
+            "a float, never summed"
+        );
     }
 
     #[test]

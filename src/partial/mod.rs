@@ -98,20 +98,39 @@ impl Header {
             Some(Value::String(s)) => Ok(s.clone()),
             _ => Err(format!("the partial's header lacks \"{key}\"")),
         };
-        Ok(Header {
+        let input = text("input")?;
+        if !matches!(input.as_str(), "text" | "json") {
+            return Err(format!(
+                "the partial's header says its input is \"{input}\"; rbag writes \"text\" or \"json\""
+            ));
+        }
+        let header = Header {
             plan: text("plan")?,
             pipeline: text("pipeline")?,
-            input: text("input")?,
-            terminator: if text("terminator")? == "\0" {
-                0
-            } else {
-                b'\n'
+            input,
+            terminator: match text("terminator")?.as_str() {
+                "\0" => 0,
+                "\n" => b'\n',
+                _ => return Err("the partial's record terminator is neither \\n nor \\0".into()),
             },
             cut: match object.get("cut") {
                 Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
+                Some(Value::Null) => None,
+                _ => {
+                    return Err(
+                        "the partial's header says \"cut\" is neither null nor what cut it".into(),
+                    );
+                }
             },
-        })
+        };
+        // Every key once, with its one meaning, in rbag's own form: the
+        // header must read back as it would be written.
+        let mut again = Vec::new();
+        header.write(&mut again);
+        if again.strip_suffix(b"\n") != Some(line) {
+            return Err("the partial's header is not as rbag writes it (an edited or unknown key, or a version not written 1)".into());
+        }
+        Ok(header)
     }
 }
 
@@ -223,6 +242,40 @@ mod tests {
             )
         );
         assert!(Header::read(b"the\t85").is_err());
+        // What the writer never writes is refused.
+        let good = String::from_utf8(line.strip_suffix(b"\n").unwrap().to_vec()).unwrap();
+        for (edit, said) in [
+            (good.replace("\t1\t", "\t+1\t"), "not as rbag writes it"),
+            (good.replace("\t1\t", "\t01\t"), "not as rbag writes it"),
+            (
+                good.replace("\"cut\":null", "\"cut\":true"),
+                "\"cut\" is neither",
+            ),
+            (
+                good.replace("\"input\":\"json\"", "\"input\":\"csv\""),
+                "its input is \"csv\"",
+            ),
+            (
+                good.replace("\"terminator\":\"\\n\"", "\"terminator\":\"\\r\""),
+                "terminator",
+            ),
+            (
+                good.replace("{\"cut\"", "{\"color\":\"red\",\"cut\""),
+                "not as rbag writes it",
+            ),
+            (
+                good.replace("{\"cut\":null", "{\"cut\":null,\"cut\":null"),
+                "not as rbag writes it",
+            ),
+            (good.replace("\":\"", "\": \""), "not as rbag writes it"),
+        ] {
+            assert_ne!(edit, good);
+            let got = Header::read(edit.as_bytes());
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(said)),
+                "{edit}: {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -13,11 +13,11 @@ use num_bigint::BigInt;
 
 use super::{Header, MAGIC};
 use crate::json::{Number, Value};
-use crate::numbers::{ExactSum, FloatSum, IntSum, Squares};
+use crate::numbers::{ExactSum, FloatSum, IntSum, Squares, is_canonical_integer, parse_integer};
 use crate::pipeline::ast::Reduce;
 use crate::pipeline::item::Item;
-use crate::reduce::{Acc, Groups, KeyCounts, Position, Ranked, SummaryAcc};
-use crate::table::KeyKind;
+use crate::reduce::{Acc, Groups, KeyCounts, Position, Ranked, SummaryAcc, ranked_in_order};
+use crate::table::{KeyKind, key_cmp};
 use crate::tsv;
 
 /// A problem in a partial: its line number (1-based) and what is wrong.
@@ -93,6 +93,13 @@ impl<'a> Rows<'a> {
             return Ok(None);
         };
         self.next += 1;
+        if memchr::memchr(b'\r', line).is_some() {
+            // rbag writes a carriage return as \r: a raw one is an edit
+            // (or a file whose line ends became CRLF).
+            return self.bad(
+                "a carriage return in a row (rbag writes it as \\r; were the line ends made CRLF?)",
+            );
+        }
         let mut fields = Vec::new();
         for field in line.split(|&b| b == b'\t') {
             match tsv::read_field(field) {
@@ -107,7 +114,15 @@ impl<'a> Rows<'a> {
 
     /// A count read from this row, spent from the merge's tally.
     fn count(&self, field: &[u8]) -> Result<u64, Bad> {
-        let count = number(field, "a count", self)?;
+        if field.first() == Some(&b'-') || !is_canonical_integer(field) {
+            return self.bad("a count is not written so: rbag writes 0 or a whole number without a leading zero or sign");
+        }
+        let count = number(field, "a count", self).or_else(|_| {
+            self.bad(format!(
+                "a count larger than {} (too large to be one)",
+                u64::MAX
+            ))
+        })?;
         match self.tally.spend(count) {
             Ok(()) => Ok(count),
             Err(message) => self.bad(message),
@@ -144,8 +159,44 @@ fn kind_of(tag: &[u8], rows: &Rows<'_>) -> Result<KeyKind, Bad> {
 }
 
 fn json_key(kind: KeyKind, key: &[u8], rows: &Rows<'_>) -> Result<(), Bad> {
-    if kind == KeyKind::Json && crate::json::parse::parse(key).is_err() {
-        return rows.bad("a JSON key that is not JSON");
+    if kind == KeyKind::Json {
+        match crate::json::parse::parse(key) {
+            Err(_) => return rows.bad("a JSON key that is not JSON"),
+            // A key is written in the one canonical form: any other form
+            // of an equal value would count apart from it.
+            Ok(value) if value.to_canonical() != key => {
+                return rows.bad("a JSON key not in its canonical form (compact, keys sorted)");
+            }
+            Ok(Value::String(_)) => {
+                return rows.bad("a JSON string as a JSON key (strings are text keys)");
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The next key of a table, which must come after `previous` in the one
+/// key order (so each key once, in order).
+fn next_key(
+    previous: &mut Option<(KeyKind, Vec<u8>)>,
+    kind: KeyKind,
+    key: &[u8],
+    rows: &Rows<'_>,
+) -> Result<(), Bad> {
+    match previous {
+        Some((was_kind, was)) => {
+            if key_cmp((*was_kind, was), (kind, key)).is_ge() {
+                return rows.bad(
+                    "a key out of order, or twice (rbag writes each key once, in the order of keys)",
+                );
+            }
+            // The buffer is reused: millions of keys, no allocation each.
+            *was_kind = kind;
+            was.clear();
+            was.extend_from_slice(key);
+        }
+        None => *previous = Some((kind, key.to_vec())),
     }
     Ok(())
 }
@@ -159,6 +210,9 @@ fn read_item(tag: &[u8], data: Vec<u8>, rows: &Rows<'_>) -> Result<Item<'static>
                 Ok(value) => value,
                 Err(e) => return rows.bad(format!("a record that is not JSON: {}", e.message)),
             };
+            if tag == b"j" && value.to_canonical() != data {
+                return rows.bad("a JSON record not in its canonical form (compact, keys sorted)");
+            }
             let raw = (tag == b"r").then_some(Cow::Owned(data));
             Ok(Item::Json(value, raw))
         }
@@ -171,7 +225,15 @@ fn read_sum(fields: &[Vec<u8>], squares: bool, rows: &Rows<'_>) -> Result<ExactS
     if fields.len() != want {
         return rows.bad(format!("a sum has {want} fields"));
     }
-    let big = |f: &[u8]| number::<BigInt>(f, "a sum", rows);
+    let big = |f: &[u8]| -> Result<BigInt, Bad> {
+        let text = std::str::from_utf8(f)
+            .ok()
+            .filter(|_| is_canonical_integer(f));
+        text.and_then(parse_integer).map_or_else(
+            || rows.bad("a sum is not an integer as rbag writes one"),
+            Ok,
+        )
+    };
     let fsum = |sum: &BigInt| -> Result<FloatSum, Bad> {
         FloatSum::from_bigint(sum).map_or_else(|| rows.bad("a float sum out of range"), Ok)
     };
@@ -191,7 +253,7 @@ fn read_sum(fields: &[Vec<u8>], squares: bool, rows: &Rows<'_>) -> Result<ExactS
         }
         fsum(&sum)
     };
-    Ok(ExactSum {
+    let sum = ExactSum {
         count,
         floats,
         ints: IntSum::from_total(big(&fields[2])?),
@@ -205,7 +267,13 @@ fn read_sum(fields: &[Vec<u8>], squares: bool, rows: &Rows<'_>) -> Result<ExactS
         } else {
             None
         },
-    })
+    };
+    if !sum.is_possible() {
+        return rows.bad(
+            "sums that no numbers make (the squares do not fit the sum, or a sum of nothing)",
+        );
+    }
+    Ok(sum)
 }
 
 /// Read a reduction's state from its rows (up to the end of `rows`, or of
@@ -216,6 +284,7 @@ fn read_sum(fields: &[Vec<u8>], squares: bool, rows: &Rows<'_>) -> Result<ExactS
 pub fn read_acc(rows: &mut Rows<'_>, reduce: &Reduce, grouped: bool) -> Result<Acc, Bad> {
     if grouped {
         let mut groups = Groups::default();
+        let mut previous = None;
         while let Some(fields) = rows.take()? {
             let [tag, kind, key] = fields.as_slice() else {
                 return Err((rows.line(), "expected a 'group' row".into()));
@@ -225,6 +294,7 @@ pub fn read_acc(rows: &mut Rows<'_>, reduce: &Reduce, grouped: bool) -> Result<A
             }
             let kind = kind_of(kind, rows)?;
             json_key(kind, key, rows)?;
+            next_key(&mut previous, kind, key, rows)?;
             let acc = read_acc_until_group_end(rows, reduce)?;
             groups.map.insert((kind, key.clone()), acc);
         }
@@ -241,24 +311,35 @@ fn read_acc_until_group_end(rows: &mut Rows<'_>, reduce: &Reduce) -> Result<Acc,
 /// the `end-group` row (which is consumed).
 fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Acc, Bad> {
     let mut acc = Acc::new(reduce);
+    let mut previous = None;
+    let mut taken = 0u64;
+    let first_row = rows.next;
     loop {
         if in_group && rows.peek() == Some(b"end-group".as_slice()) {
             rows.next += 1;
-            return Ok(acc);
+            return complete(acc, rows, taken, first_row, reduce);
         }
         let position = rows.position();
         let Some(fields) = rows.take()? else {
             if in_group {
                 return rows.bad("a group without its 'end-group' row");
             }
-            return Ok(acc);
+            return complete(acc, rows, taken, first_row, reduce);
         };
+        taken += 1;
         let line = rows.line();
         let wrong = |what: &str| -> Result<Acc, Bad> { Err((line, format!("expected {what}"))) };
+        let once = |what: &str| -> Result<(), Bad> {
+            if taken > 1 {
+                return Err((line, format!("a second '{what}' row: rbag writes one")));
+            }
+            Ok(())
+        };
         match (&mut acc, fields.as_slice()) {
             (Acc::Frequencies(counts), [kind, key, count]) => {
                 let kind = kind_of(kind, rows)?;
                 json_key(kind, key, rows)?;
+                next_key(&mut previous, kind, key, rows)?;
                 let count = rows.count(count)?;
                 if count == 0 {
                     return Err((line, "a count of 0".into()));
@@ -269,26 +350,39 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
             (Acc::Distinct(counts), [kind, key]) => {
                 let kind = kind_of(kind, rows)?;
                 json_key(kind, key, rows)?;
+                next_key(&mut previous, kind, key, rows)?;
                 counts.add_key(kind, key, 1);
             }
             (Acc::Distinct(_), _) => return wrong("a key row: kind, key"),
             (Acc::Count(n), [tag, count]) if tag == b"count" => {
+                once("count")?;
                 *n += rows.count(count)?;
             }
             (Acc::Count(_), _) => return wrong("a 'count' row"),
             (Acc::Sum(sum), [tag, rest @ ..]) if tag == b"sum" => {
+                once("sum")?;
                 let squares = matches!(reduce, Reduce::Var { .. });
                 sum.merge(&read_sum(rest, squares, rows)?);
             }
             (Acc::Sum(_), _) => return wrong("a 'sum' row"),
             (Acc::Summary(summary), [tag, rest @ ..]) if tag == b"summary" && rest.len() == 9 => {
+                once("summary")?;
                 let sum = read_sum(&rest[..7], true, rows)?;
                 let extreme = |f: &[u8]| -> Result<Option<Number>, Bad> {
                     if f == b"-" {
                         return Ok(None);
                     }
                     match crate::json::parse::parse(f) {
-                        Ok(Value::Number(n)) => Ok(Some(n)),
+                        Ok(Value::Number(n)) => {
+                            let mut again = Vec::new();
+                            n.write(&mut again);
+                            if again != f {
+                                return rows.bad(
+                                    "a summary's min or max not written as rbag writes numbers",
+                                );
+                            }
+                            Ok(Some(n))
+                        }
                         _ => rows.bad("a summary's min and max are numbers"),
                     }
                 };
@@ -297,12 +391,23 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
                     min: extreme(&rest[7])?,
                     max: extreme(&rest[8])?,
                 };
+                if !part
+                    .sum
+                    .bounds_possible(part.min.as_ref(), part.max.as_ref())
+                {
+                    return Err((
+                        line,
+                        "a min and max that cannot bound these numbers (in order, and around their mean)"
+                            .into(),
+                    ));
+                }
                 acc = Acc::Summary(std::mem::take(summary))
                     .merge(Acc::Summary(Box::new(part)), reduce)
                     .map_err(|e| (line, e.0))?;
             }
             (Acc::Summary(_), _) => return wrong("a 'summary' row"),
             (Acc::Extreme(best), [tag, kind, data]) if tag == b"item" => {
+                once("item")?;
                 let item = read_item(kind, data.clone(), rows)?;
                 acc = Acc::Extreme(best.take())
                     .merge(Acc::Extreme(Some(item)), reduce)
@@ -314,7 +419,8 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
                     None
                 } else {
                     match crate::json::parse::parse(rank) {
-                        Ok(value) => Some(value),
+                        Ok(value) if value.to_canonical() == *rank => Some(value),
+                        Ok(_) => return rows.bad("a rank not in its canonical form"),
                         Err(_) => return rows.bad("a rank that is not JSON"),
                     }
                 };
@@ -327,12 +433,50 @@ fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Ac
             }
             (Acc::TopK(_), _) => return wrong("a ranked row: rank, kind, record"),
             (Acc::Take(kept), [kind, data]) => {
+                if let Reduce::Take(n) = reduce
+                    && kept.len() as u64 >= *n
+                {
+                    return Err((line, format!("more records than '{reduce}' keeps")));
+                }
                 kept.push((position, read_item(kind, data.clone(), rows)?));
             }
             (Acc::Take(_), _) => return wrong("a record row: kind, record"),
             (Acc::Group(_), _) => return wrong("no groups here"),
         }
     }
+}
+
+/// The state read from `taken` rows (from row `first_row`), checked as a
+/// whole: one row where rbag writes one, ranked records in their order.
+fn complete(
+    acc: Acc,
+    rows: &Rows<'_>,
+    taken: u64,
+    first_row: usize,
+    reduce: &Reduce,
+) -> Result<Acc, Bad> {
+    let once = matches!(acc, Acc::Count(_) | Acc::Sum(_) | Acc::Summary(_));
+    if once && taken != 1 {
+        return Err((
+            rows.line() + 1,
+            "a count or sum is one row, and here there is none".into(),
+        ));
+    }
+    if let Acc::TopK(kept) = &acc {
+        let ranked = ranked_in_order(kept.clone(), reduce);
+        let in_order = ranked.len() == kept.len()
+            && ranked
+                .iter()
+                .zip(kept)
+                .all(|(a, b)| a.position == b.position);
+        if !in_order {
+            return Err((
+                rows.first_line + first_row as u64,
+                format!("records not in the order of '{reduce}', or more than it keeps"),
+            ));
+        }
+    }
+    Ok(acc)
 }
 
 /// Read records (a streaming partial's rows).

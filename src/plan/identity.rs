@@ -9,10 +9,102 @@
 //! `rbag run 'words | lower | frequencies'` are one job, and their
 //! partials merge.
 
-use super::{Job, Step, WordFilter};
+use super::{BadLines, Job, Records, Step, WordFilter, lower_pipeline};
 use crate::partial::Header;
-use crate::pipeline::ast::{InputKind, Reduce};
+use crate::pipeline::ast::{InputKind, Pipeline, Reduce};
 use crate::tokenize::Splitter;
+
+/// Whether a partial's header names the job of the pipeline it holds, as
+/// rbag writes it: the plan is the identity of that pipeline read as the
+/// header says (for a word count, a `wordcount` identity of a frequency
+/// table of text). An edited pipeline under an untouched plan, or the
+/// reverse, is not.
+pub(crate) fn names_its_job(header: &Header, pipeline: Pipeline, kind: InputKind) -> bool {
+    if header.cut.is_some() {
+        // A cut table is refused anyway, and says so.
+        return true;
+    }
+    if header.plan.starts_with("wordcount ") {
+        return header.pipeline == "frequencies"
+            && kind == InputKind::Text
+            && is_word_count(&header.plan, header.terminator == 0);
+    }
+    let (steps, reduction) = lower_pipeline(pipeline, kind);
+    let mut job = Job {
+        block_size: 1,
+        records: Records {
+            kind,
+            delimiter: header.terminator,
+            keep_cr: false,
+            strict_utf8: false,
+            bad_lines: BadLines::Fail,
+        },
+        steps,
+        reduction,
+    };
+    let same = |job: &Job| {
+        let named = job.identity();
+        named.plan == header.plan && named.pipeline == header.pipeline
+    };
+    if same(&job) {
+        return true;
+    }
+    job.records.keep_cr = true;
+    same(&job)
+}
+
+/// Whether `plan` is a word count's identity as [`Job::identity`] writes
+/// it: the split, then `--keep-case`, `--min-len N`, `--stopwords ...` and
+/// `-0` when they were given (`-0` exactly when `nul`).
+fn is_word_count(plan: &str, nul: bool) -> bool {
+    let Some(rest) = plan.strip_prefix("wordcount ") else {
+        return false;
+    };
+    let (rest, zero) = match rest.strip_suffix(" -0") {
+        Some(rest) => (rest, true),
+        None => (rest, false),
+    };
+    if zero != nul {
+        return false;
+    }
+    let rest = match rest.rfind(" --stopwords ") {
+        Some(at) => {
+            let tail = &rest[at + " --stopwords ".len()..];
+            let Some((count, hash)) = tail.split_once(" words, hash ") else {
+                return false;
+            };
+            let count_ok = crate::numbers::is_canonical_integer(count.as_bytes()) && count != "0";
+            let hash_ok = hash.len() == 16
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            if !(count_ok && hash_ok) {
+                return false;
+            }
+            &rest[..at]
+        }
+        None => rest,
+    };
+    let rest = match rest.rfind(" --min-len ") {
+        Some(at) => {
+            let n = &rest[at + " --min-len ".len()..];
+            if !crate::numbers::is_canonical_integer(n.as_bytes()) || n == "0" || n.starts_with('-')
+            {
+                return false;
+            }
+            &rest[..at]
+        }
+        None => rest,
+    };
+    let rest = rest.strip_suffix(" --keep-case").unwrap_or(rest);
+    match rest {
+        "--split words" | "--split whitespace" => true,
+        _ => rest
+            .strip_prefix("--pattern '")
+            .and_then(|p| p.strip_suffix('\''))
+            .is_some_and(|pattern| regex::bytes::Regex::new(pattern).is_ok()),
+    }
+}
 
 impl Job {
     /// The job's identity, as a partial's header (not cut).
@@ -132,6 +224,80 @@ mod tests {
             },
             steps,
             reduction,
+        }
+    }
+
+    #[test]
+    fn a_header_names_the_job_of_its_pipeline() {
+        let header = |plan: &str, pipeline: &str, input: &str, terminator: u8| Header {
+            plan: plan.into(),
+            pipeline: pipeline.into(),
+            input: input.into(),
+            terminator,
+            cut: None,
+        };
+        let holds = |h: &Header| {
+            let kind = if h.input == "json" {
+                InputKind::Json
+            } else {
+                InputKind::Text
+            };
+            crate::pipeline::parse::parse(&h.pipeline, kind)
+                .is_ok_and(|pipeline| names_its_job(h, pipeline, kind))
+        };
+        for good in [
+            header(
+                "run --jsonl 'pluck .n | sum'",
+                "pluck .n | sum",
+                "json",
+                b'\n',
+            ),
+            header(
+                "run --keep-cr 'lower | take 2'",
+                "lower | take 2",
+                "text",
+                b'\n',
+            ),
+            header("run -0 'count'", "count", "text", 0),
+            header("wordcount --split words", "frequencies", "text", b'\n'),
+            header(
+                "wordcount --pattern 'a'b' --keep-case --min-len 3 --stopwords 2 words, hash 00ff00ff00ff00ff -0",
+                "frequencies",
+                "text",
+                0,
+            ),
+        ] {
+            assert!(holds(&good), "{good:?}");
+        }
+        for bad in [
+            // An edited pipeline under the plan of another.
+            header(
+                "run --jsonl 'pluck .n | sum'",
+                "pluck .n | mean",
+                "json",
+                b'\n',
+            ),
+            header(
+                "run --jsonl 'pluck .n | sum'",
+                "pluck .n | sum",
+                "text",
+                b'\n',
+            ),
+            header("run 'count'", "count", "text", 0),
+            header("run 'count '", "count", "text", b'\n'),
+            header("wordcount --split words", "count", "text", b'\n'),
+            header("wordcount --split words -0", "frequencies", "text", b'\n'),
+            header("wordcount --split sentences", "frequencies", "text", b'\n'),
+            header(
+                "wordcount --split words --min-len 0",
+                "frequencies",
+                "text",
+                b'\n',
+            ),
+            header("wordcount --pattern '('", "frequencies", "text", b'\n'),
+            header("merge everything", "frequencies", "text", b'\n'),
+        ] {
+            assert!(!holds(&bad), "{bad:?}");
         }
     }
 

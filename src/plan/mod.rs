@@ -18,6 +18,7 @@ mod job;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+pub(crate) use identity::names_its_job;
 pub(crate) use inputs::{ByteRange, Input, inputs, known_total, threads};
 pub(crate) use job::{check_output, lower_pipeline};
 
