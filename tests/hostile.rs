@@ -594,6 +594,24 @@ fn cases() -> Vec<Case> {
             stdout: Expect::Exactly(b""),
             stderr: Expect::Exactly(b"rbag: in.txt.gz: it changed while rbag read it: another file took its name; no result is given for a file in the middle of a change\n"),
         },
+        // One rule for the output options, whether a run prints its
+        // result or a merge prints the merged partials.
+        Case {
+            name: "--top of a stream is its first records, in a run and a merge alike",
+            setup: |d| write(d, "r.txt", b"a\nb\nc\nd\ne\n"),
+            how: How::Shell("rbag run 'take 4' --top 2 r.txt && rbag run 'take 4' --partial r.txt > t.p && rbag merge --top 2 t.p && rbag run 'filter /./' --top 1 r.txt"),
+            code: 0,
+            stdout: Expect::Exactly(b"a\nb\na\nb\na\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "--min-count and --top on a value are refused by a run and a merge alike",
+            setup: |d| write(d, "r.txt", b"ab\ncd\n"),
+            how: How::Shell("rbag run 'len | sum' --partial r.txt > s.p; rbag run 'len | sum' --min-count 2 r.txt; echo $?; rbag merge --min-count 2 s.p; echo $?; rbag merge --top 1 s.p; echo $?"),
+            code: 0,
+            stdout: Expect::Exactly(b"2\n2\n2\n"),
+            stderr: Expect::Exactly(b"rbag: --min-count applies to frequency tables; this pipeline's result is not one\nrbag: --min-count applies to frequency tables; this pipeline's result is not one\nrbag: --top keeps the first rows of a table, groups or records; this pipeline's result is one value\n"),
+        },
         // The partial reader accepts exactly what the writer writes.
         Case {
             name: "a count past i64::MAX in a partial prints as itself",

@@ -193,6 +193,16 @@ impl Run<'_> {
         let mut counted = Counted::default();
         let (partials, run_stats, ledger, written) = match job.streams() {
             Some(limit) => {
+                // `--top K` of a stream is its first K records, as `rbag
+                // merge` of its partial prints them.
+                let top = (!self.output.partial)
+                    .then_some(self.output.presentation.top)
+                    .flatten()
+                    .map(|k| k as u64);
+                let limit = match (limit, top) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 let (emit, header) = if self.output.partial {
                     (Emit::Partial, Some(job.identity()))
                 } else {

@@ -108,11 +108,16 @@ impl ResultShape {
 }
 
 /// Check the output options against what the job makes: `reduction` is
-/// its first reduction.
+/// its first reduction. The one rule for every command and for `rbag
+/// merge` (so that merged partials print what one run prints): `--top K`
+/// keeps the first K rows of a table or groups, or the first K records
+/// (of a stream too, in input order); `--min-count` cuts frequency
+/// tables; `--sort` orders tables and groups; a single value takes none.
 ///
 /// # Errors
 /// `--min-count` on anything but a frequency table, `--sort` on records,
-/// `--top` or `--min-count` on a partial that is not a frequency table.
+/// `--top` on a value, `--top` or `--min-count` on a partial that is not
+/// a frequency table.
 pub(crate) fn check_output(output: &Output, reduction: Option<&Reduction>) -> Result<(), Error> {
     let how = &output.presentation;
     let shape = ResultShape::of(reduction);
@@ -136,6 +141,11 @@ pub(crate) fn check_output(output: &Output, reduction: Option<&Reduction>) -> Re
     if how.sort.is_some() && !matches!(shape, ResultShape::Table | ResultShape::Groups) {
         return Err(Error::Usage(
             "--sort orders tables and groups; this pipeline's result is records or a value".into(),
+        ));
+    }
+    if how.top.is_some() && matches!(shape, ResultShape::Scalar | ResultShape::Summary) {
+        return Err(Error::Usage(
+            "--top keeps the first rows of a table, groups or records; this pipeline's result is one value".into(),
         ));
     }
     Ok(())
