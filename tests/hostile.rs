@@ -612,6 +612,14 @@ fn cases() -> Vec<Case> {
             stdout: Expect::Exactly(b"2\n2\n2\n"),
             stderr: Expect::Exactly(b"rbag: --min-count applies to frequency tables; this pipeline's result is not one\nrbag: --min-count applies to frequency tables; this pipeline's result is not one\nrbag: --top keeps the first rows of a table, groups or records; this pipeline's result is one value\n"),
         },
+        Case {
+            name: "values equal by == count as one key",
+            setup: nothing,
+            how: How::Shell("printf '0\\n0.0\\n-0.0\\n3\\n3.0\\n' | rbag run --jsonl frequencies && printf '0\\n0.0\\n-0.0\\n3\\n3.0\\n' | rbag run --jsonl 'filter . == 0 | count' && printf '[1,2.0]\\n[1.0,2]\\n' | rbag run --jsonl distinct"),
+            code: 0,
+            stdout: Expect::Exactly(b"0\t3\n3\t2\n3\n[1,2]\n"),
+            stderr: Expect::Exactly(b""),
+        },
         // The partial reader accepts exactly what the writer writes.
         Case {
             name: "a count past i64::MAX in a partial prints as itself",

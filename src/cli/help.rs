@@ -159,6 +159,6 @@ compact JSON with sorted keys. Regex flags follow the closing slash: /x/i.";
 
 pub(crate) const FREQ_LONG_ABOUT: &str = "\
 Count how often each record occurs: each line of text, or each JSON value \
-(equal values count together whatever the order of their keys), or with \
---field the value at a JSON path. The same as rbag run 'frequencies' (or \
+(values equal by == count together: whatever the order of their keys, and \
+3, 3.0 and 3e0 alike, printed 3), or with --field the value at a JSON path. The same as rbag run 'frequencies' (or \
 'pluck PATH | frequencies').";

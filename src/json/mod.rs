@@ -133,6 +133,44 @@ impl Value {
         }
     }
 
+    /// The value as a key of a table (`frequencies`, `distinct`, `group`):
+    /// the canonical form with every number in its key form
+    /// ([`Number::write_key`]), so that values equal by `==` are one key.
+    pub fn to_key(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_key(&mut out);
+        out
+    }
+
+    fn write_key(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Number(n) => n.write_key(out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_key(out);
+                }
+                out.push(b']');
+            }
+            Value::Object(object) => {
+                out.push(b'{');
+                for (i, (key, member)) in object.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(key, out);
+                    out.push(b':');
+                    member.write_key(out);
+                }
+                out.push(b'}');
+            }
+            other => other.write_canonical(out),
+        }
+    }
+
     /// The name of the value's kind, for messages.
     pub fn kind_name(&self) -> &'static str {
         match self {

@@ -121,6 +121,24 @@ impl Number {
         }
     }
 
+    /// Append the number as a key of a table: one form for every number
+    /// equal by value (as `==` compares), so `3`, `3.0` and `3e0` count as
+    /// one key, printed `3`. A whole float is written as the whole number
+    /// it exactly is (`-0.0` as `0`, `1e20` as 100000000000000000000);
+    /// any other float as its shortest round-trip text.
+    pub fn write_key(&self, out: &mut Vec<u8>) {
+        match self {
+            Number::Float(f) if f.fract() == 0.0 => {
+                if f.abs() < 9.2e18 {
+                    out.extend_from_slice(itoa::Buffer::new().format(*f as i64).as_bytes());
+                } else {
+                    out.extend_from_slice(float_to_bigint(*f).to_string().as_bytes());
+                }
+            }
+            _ => self.write(out),
+        }
+    }
+
     /// Compare by value only: `1` equals `1.0`, `-0.0` equals `0.0`.
     pub fn value_cmp(&self, other: &Number) -> Ordering {
         use Number::{Big, Float, Int};
@@ -399,6 +417,49 @@ mod tests {
         assert_eq!(num("0.5").scaled(), BigInt::from(1) << 1073usize);
         assert_eq!(num("-0.0").scaled(), BigInt::from(0));
         assert_eq!(Number::Float(f64::from_bits(1)).scaled(), BigInt::from(1));
+    }
+
+    #[test]
+    fn numbers_equal_by_value_are_one_key() {
+        let key = |text: &str| {
+            let mut out = Vec::new();
+            num(text).write_key(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        for (text, want) in [
+            ("3", "3"),
+            ("3.0", "3"),
+            ("3e0", "3"),
+            ("-0.0", "0"),
+            ("0.0", "0"),
+            ("0.5", "0.5"),
+            ("1e20", "100000000000000000000"),
+            ("100000000000000000000", "100000000000000000000"),
+            ("-9.2e18", "-9200000000000000000"),
+            ("1e300", &float_to_bigint(1e300).to_string()),
+        ] {
+            assert_eq!(key(text), want, "{text}");
+        }
+        // Equal by value exactly when equal as keys.
+        let values = [
+            "0",
+            "-0.0",
+            "3",
+            "3.0",
+            "0.1",
+            "1e20",
+            "100000000000000000000",
+            "100000000000000000001",
+        ];
+        for a in values {
+            for b in values {
+                assert_eq!(
+                    num(a).value_cmp(&num(b)).is_eq(),
+                    key(a) == key(b),
+                    "{a} and {b}"
+                );
+            }
+        }
     }
 
     #[test]

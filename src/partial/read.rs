@@ -164,8 +164,10 @@ fn json_key(kind: KeyKind, key: &[u8], rows: &Rows<'_>) -> Result<(), Bad> {
             Err(_) => return rows.bad("a JSON key that is not JSON"),
             // A key is written in the one canonical form: any other form
             // of an equal value would count apart from it.
-            Ok(value) if value.to_canonical() != key => {
-                return rows.bad("a JSON key not in its canonical form (compact, keys sorted)");
+            Ok(value) if value.to_key() != key => {
+                return rows.bad(
+                    "a JSON key not in its one form (compact, keys sorted, numbers by value)",
+                );
             }
             Ok(Value::String(_)) => {
                 return rows.bad("a JSON string as a JSON key (strings are text keys)");

@@ -55,7 +55,7 @@ impl<'a> Item<'a> {
     pub fn key(&self) -> (KeyKind, Cow<'_, [u8]>) {
         match self {
             Item::Text(_) | Item::Json(Value::String(_), _) => (KeyKind::Text, self.text()),
-            Item::Json(value, _) => (KeyKind::Json, Cow::Owned(value.to_canonical())),
+            Item::Json(value, _) => (KeyKind::Json, Cow::Owned(value.to_key())),
         }
     }
 
