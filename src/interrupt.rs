@@ -41,7 +41,8 @@ fn clean_up() {
     let children = CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
     for &pid in children.iter() {
         if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            // Each command leads its own process group: end all of it.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
         }
     }
 }
@@ -62,7 +63,7 @@ pub fn unregister(path: &Path) {
         .retain(|p| p != path);
 }
 
-/// Stop child `pid` if the run is interrupted.
+/// Stop child `pid` and its process group if the run is interrupted.
 pub fn register_child(pid: u32) {
     CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
 }

@@ -517,6 +517,55 @@ fn cases() -> Vec<Case> {
             stdout: Expect::Exactly(b"143\n129\n"),
             stderr: Expect::Exactly(b""),
         },
+        // `pipe` commands: once per block of records, never on an empty
+        // window, ended with their children when rbag or their block ends.
+        Case {
+            name: "pipe runs its command once per block of records, never on an empty one",
+            setup: |d| write(d, "six.txt", b"1\n2\n3\n4\n5\n6\n"),
+            how: How::Shell("rbag run --blocksize 1 -j 6 'pipe \"echo x >> ran; cat\" | count' six.txt; wc -l < ran"),
+            code: 0,
+            stdout: Expect::Exactly(b"6\n6\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "pipe under -0 passes NUL-terminated records, newlines and all",
+            setup: nothing,
+            how: How::Shell("printf 'a\\nb\\0c\\0' | rbag run -0 'pipe \"sort -z -r\"' | od -An -c"),
+            code: 0,
+            stdout: Expect::Exactly(b"   c  \\0   a  \\n   b  \\0\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a command printing without end stops once its records are not wanted",
+            setup: |d| write(d, "in.txt", b"a\n"),
+            how: How::Shell("timeout 20 rbag run 'pipe \"yes\"' in.txt | head -1; timeout 20 rbag run 'pipe \"yes\" | take 2' in.txt; echo $?"),
+            code: 0,
+            stdout: Expect::Exactly(b"y\ny\ny\n0\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "SIGTERM ends pipe's commands and their children",
+            setup: |d| write(d, "in.txt", b"a\n"),
+            how: How::Shell(
+                "rbag run 'pipe \"sleep 1000 & echo $! > pid; wait\"' in.txt & \
+                 while [ ! -s pid ]; do sleep 0.01; done; kill $!; wait $!; echo $?; \
+                 for i in $(seq 200); do s=$(cut -d' ' -f3 /proc/$(cat pid)/stat 2>/dev/null); \
+                 if [ -z \"$s\" ] || [ \"$s\" = Z ]; then echo ended; break; fi; sleep 0.01; done",
+            ),
+            code: 0,
+            stdout: Expect::Exactly(b"143\nended\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a failing block ends the commands of the blocks after it",
+            setup: |d| write(d, "two.txt", b"1\n2\n"),
+            how: How::Shell(
+                "rbag run --blocksize 1 -j 2 'pipe \"read x; if [ $x = 1 ]; then until [ -e started ]; do sleep 0.01; done; exit 3; fi; touch started; sleep 3; touch late\"' two.txt; echo $?; ls",
+            ),
+            code: 0,
+            stdout: Expect::Exactly(b"1\nstarted\ntwo.txt\n"),
+            stderr: Expect::Exactly(b"rbag: two.txt:1-1: pipe \"read x; if [ $x = 1 ]; then until [ -e started ]; do sleep 0.01; done; exit 3; fi; touch started; sleep 3; touch late\" exited with status 3\n"),
+        },
         Case {
             name: "a missing file",
             setup: nothing,

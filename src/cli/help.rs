@@ -117,9 +117,12 @@ Flatten (one record in, any number out):
   split \",\"  split /RE/    the pieces between separators (empty pieces kept)
   chars                    each character
   explode                  the elements of a JSON array
-  pipe \"CMD\"               run CMD with sh -c once per block, its records on
-                           standard input one per line (JSON values as compact
-                           JSON); its output lines are the records that flow on
+  pipe \"CMD\"               run CMD with sh -c once per block of records, its
+                           records on standard input one per line (JSON values
+                           as compact JSON; NUL-terminated under -0); its output
+                           lines are the records that flow on. Never run on a
+                           block no record reaches; --blocksize 1 -j N runs it
+                           once per record, N at a time
 
 Reduce:
   frequencies (freq)       each distinct record with its count, most frequent first

@@ -40,7 +40,14 @@ pub(super) fn finish(
         .finish(&reduction.reduce)
         .map_err(|e| Error::NoResult(e.0))?;
     let mut missing_path = 0;
-    let outcome = after::finish_rest(outcome, &reduction.rest, how.sort, pool, &mut missing_path)?;
+    let outcome = after::finish_rest(
+        outcome,
+        &reduction.rest,
+        how.sort,
+        terminator,
+        pool,
+        &mut missing_path,
+    )?;
     output::print(outcome, destination, how, terminator, pool)?;
     Ok(missing_path)
 }

@@ -32,7 +32,7 @@ use ledger::Ledger;
 use records::{RecordPartial, RecordTask};
 use report::Counted;
 use schedule::{Control, Engine, EngineOptions, RunStats};
-use stream::{BlockOut, Emit, StreamOut};
+use stream::{BlockOut, Emit, StreamOut, Turn};
 use words::{WordTask, drop_words};
 
 /// Run a plan.
@@ -181,7 +181,7 @@ impl Run<'_> {
             Projection::Array(_) => unreachable!("only a path is plucked while parsing"),
         });
         let mut task = RecordTask {
-            program: Program::new(job.stages()),
+            program: Program::new(job.stages(), records.delimiter),
             parse_pluck,
             reducer: None,
             kind: records.kind,
@@ -309,12 +309,19 @@ fn stream(
     let control = Control::new(Some(4 * threads));
     let (tx, rx) = crossbeam_channel::unbounded::<BlockOut>();
     let json_array = matches!(&emit, Emit::Output(f) if f.format == output::Format::Json);
-    task.stream = Some(StreamOut { tx, limit, emit });
+    let turn = std::sync::Arc::new(Turn::default());
+    task.stream = Some(StreamOut {
+        tx,
+        limit,
+        emit,
+        turn: turn.clone(),
+    });
     let sink = destination.sink()?;
     let (result, written) = std::thread::scope(|scope| {
         let control = &control;
-        let writer = scope
-            .spawn(move || stream::write_ordered(rx, sink, control, limit, json_array, header));
+        let writer = scope.spawn(move || {
+            stream::write_ordered(rx, sink, control, limit, json_array, header, &turn)
+        });
         let result = engine.run_with(&task, inputs, progress, control);
         // Dropping the task drops the last sender: the writer finishes.
         drop(task);

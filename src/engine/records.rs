@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 
 use super::ledger::{BlockFailure, FailureKind};
-use super::schedule::BlockTask;
-use super::stream::{BlockOut, StreamOut};
+use super::schedule::{BlockTask, Control};
+use super::stream::{BACKLOG, BlockOut, PIECE, StreamOut};
 use crate::input::block::{Block, BlockId};
 use crate::input::record::Records;
 use crate::json::Value;
@@ -18,7 +18,7 @@ use crate::location::Place;
 use crate::pipeline::ast::InputKind;
 use crate::pipeline::eval::{Dropped, StageError};
 use crate::pipeline::item::Item;
-use crate::pipeline::program::{Program, write_for_command};
+use crate::pipeline::program::Program;
 use crate::pipeline::project::defaulted;
 use crate::reduce::{Acc, Position, Reducer};
 
@@ -89,11 +89,31 @@ struct BlockSink<'t> {
     emitted: u64,
     counter: u64,
     id: BlockId,
+    seq: u64,
     dropped: Dropped,
+    /// Records and bytes already sent to the writer in pieces.
+    sent_records: u64,
+    sent_bytes: usize,
+    /// Nothing more is wanted of the block: it has the records `take`
+    /// keeps, the writer stopped, or the block is not wanted any more.
+    stopped: bool,
 }
 
 impl BlockSink<'_> {
     fn emit(&mut self, item: Item<'_>) -> Result<(), StageError> {
+        if self.stopped
+            || self
+                .task
+                .stream
+                .as_ref()
+                .and_then(|s| s.limit)
+                .is_some_and(|limit| self.emitted >= limit)
+        {
+            // No more is wanted of this block: stop the stages (and a
+            // command that would print on without end).
+            self.stopped = true;
+            return Err(StageError::new("no more records wanted".into()));
+        }
         self.emitted += 1;
         let position = Position {
             source: self.id.source,
@@ -124,6 +144,43 @@ impl BlockSink<'_> {
     fn mark(&self) -> (usize, usize, u64) {
         (self.out.len(), self.ends.len(), self.emitted)
     }
+
+    /// Forget what the block emitted since its last piece (it failed).
+    fn rewind_block(&mut self) {
+        self.rewind((0, 0, self.sent_records));
+    }
+
+    /// Send what the block has written so far as a piece of the stream,
+    /// once it is large, so that a block's output is never held whole. A
+    /// block that is not the writer's next waits for its turn once it has
+    /// sent a backlog.
+    fn send_piece(&mut self, control: &Control) {
+        let Some(stream) = &self.task.stream else {
+            return;
+        };
+        if self.out.len() < PIECE {
+            return;
+        }
+        if self.sent_bytes >= BACKLOG {
+            stream.turn.wait_for(self.seq, control);
+        }
+        if !control.wanted(self.seq) {
+            self.stopped = true;
+            return;
+        }
+        self.sent_bytes += self.out.len();
+        let sent = stream.tx.send(BlockOut {
+            seq: self.seq,
+            bytes: std::mem::take(&mut self.out),
+            records: self.emitted - self.sent_records,
+            ends: std::mem::take(&mut self.ends),
+            last: false,
+            failed: false,
+        });
+        // The writer stopped (a closed pipe): nothing more is wanted.
+        self.stopped |= sent.is_err();
+        self.sent_records = self.emitted;
+    }
 }
 
 impl BlockTask for RecordTask {
@@ -141,7 +198,12 @@ impl BlockTask for RecordTask {
         true
     }
 
-    fn process(&self, partial: &mut RecordPartial, block: &mut Block) -> Result<(), BlockFailure> {
+    fn process(
+        &self,
+        partial: &mut RecordPartial,
+        block: &mut Block,
+        control: &Control,
+    ) -> Result<(), BlockFailure> {
         let (id, seq) = (block.id, block.seq);
         let RecordPartial {
             acc,
@@ -161,7 +223,11 @@ impl BlockTask for RecordTask {
             emitted: 0,
             counter: 0,
             id,
+            seq,
             dropped: Dropped::default(),
+            sent_records: 0,
+            sent_bytes: 0,
+            stopped: false,
         };
         let mut failure = None;
         let mut want_lines = false;
@@ -214,12 +280,15 @@ impl BlockTask for RecordTask {
             let mark = sink.mark();
             let result = self.program.first().run(item, dropped, &mut |item| {
                 if has_pipes {
-                    write_for_command(&item, &mut pipe_input);
+                    self.program.write_for_command(&item, &mut pipe_input);
                     Ok(())
                 } else {
                     sink.emit(item)
                 }
             });
+            if sink.stopped {
+                break;
+            }
             if let Err(e) = result {
                 sink.rewind(mark);
                 if e.bad_json && self.skip_bad {
@@ -239,13 +308,22 @@ impl BlockTask for RecordTask {
                 });
                 break;
             }
+            sink.send_piece(control);
         }
         if failure.is_none() && has_pipes {
-            let result = self
-                .program
-                .run_pipes(pipe_input, dropped, &mut |item| sink.emit(item));
-            if let Err(e) = result {
-                sink.rewind((0, 0, 0));
+            let result =
+                self.program
+                    .run_pipes(pipe_input, seq, control.commands(), dropped, &mut |item| {
+                        sink.emit(item)?;
+                        sink.send_piece(control);
+                        Ok(())
+                    });
+            if let Err(e) = result
+                && !sink.stopped
+            {
+                // Pieces already sent stay: they are the command's records
+                // before it failed.
+                sink.rewind_block();
                 failure = Some(BlockFailure {
                     at: 0,
                     kind: FailureKind::Block(e.message),
@@ -260,8 +338,9 @@ impl BlockTask for RecordTask {
             let _ = stream.tx.send(BlockOut {
                 seq,
                 bytes: std::mem::take(&mut sink.out),
-                records: sink.emitted,
+                records: sink.emitted - sink.sent_records,
                 ends: std::mem::take(&mut sink.ends),
+                last: true,
                 failed: failure.is_some(),
             });
         }

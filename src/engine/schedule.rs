@@ -24,6 +24,7 @@ use super::ledger::{BlockFailure, FailureKind, Ledger, Located, locate, located}
 use crate::error::Error;
 use crate::input::block::{Block, BlockId, BlockReader, read_window};
 use crate::input::{Shape, Source, describe_stream_error, open_stream};
+use crate::pipeline::program::Commands;
 use crate::plan::Input;
 use crate::progress::Progress;
 
@@ -37,11 +38,18 @@ pub trait BlockTask: Sync {
 
     /// Process one block into `partial`. Every block handed out is
     /// processed, an empty one too (a window where no record starts), so
-    /// that ordered consumers see every sequence number.
+    /// that ordered consumers see every sequence number. Commands started
+    /// for the block go through `control`, which ends them once the block
+    /// is no longer wanted.
     ///
     /// # Errors
     /// Bad data in the block, with its byte position in the block.
-    fn process(&self, partial: &mut Self::Partial, block: &mut Block) -> Result<(), BlockFailure>;
+    fn process(
+        &self,
+        partial: &mut Self::Partial,
+        block: &mut Block,
+        control: &Control,
+    ) -> Result<(), BlockFailure>;
 
     /// Whether `process` can fail or report positions; if so the engine
     /// keeps the ledger of records that gives line numbers.
@@ -80,6 +88,8 @@ pub struct RunStats {
 /// the blocks' results.
 pub struct Control {
     stop_after: AtomicU64,
+    /// The commands `pipe` started, ended with their blocks.
+    commands: Commands,
     finished: AtomicBool,
     permits: Option<(Sender<()>, Receiver<()>)>,
 }
@@ -97,14 +107,22 @@ impl Control {
         });
         Control {
             stop_after: AtomicU64::new(u64::MAX),
+            commands: Commands::default(),
             finished: AtomicBool::new(false),
             permits,
         }
     }
 
-    /// Process no block after `seq` (blocks up to `seq` are still done).
+    /// Process no block after `seq` (blocks up to `seq` are still done),
+    /// and end the commands started for them.
     pub fn stop_after(&self, seq: u64) {
         self.stop_after.fetch_min(seq, Ordering::Relaxed);
+        self.commands.end_after(seq);
+    }
+
+    /// Where commands for blocks are started.
+    pub fn commands(&self) -> &Commands {
+        &self.commands
     }
 
     /// Whether block `seq` is still wanted.
@@ -590,13 +608,17 @@ impl<T: BlockTask> Worker<'_, T> {
         } else {
             Ok(())
         };
-        let result = checked.and_then(|()| self.task.process(partial, block));
+        let result = checked.and_then(|()| self.task.process(partial, block, self.first.control));
         if block.want_lines
             && let Some(ledger) = self.ledger
         {
             ledger.want(block.id);
         }
-        if let Err(failure) = result {
+        // A block no longer wanted may fail because its command was ended:
+        // that is no failure of the run.
+        if let Err(failure) = result
+            && self.first.wanted(block.seq)
+        {
             if let Some(ledger) = self.ledger {
                 ledger.want(block.id);
             }

@@ -3,7 +3,7 @@
 //! count table.
 
 use super::ledger::BlockFailure;
-use super::schedule::BlockTask;
+use super::schedule::{BlockTask, Control};
 use crate::counts::Counts;
 use crate::input::block::Block;
 use crate::plan::WordFilter;
@@ -28,7 +28,12 @@ impl BlockTask for WordTask {
         WordPartial::default()
     }
 
-    fn process(&self, partial: &mut WordPartial, block: &mut Block) -> Result<(), BlockFailure> {
+    fn process(
+        &self,
+        partial: &mut WordPartial,
+        block: &mut Block,
+        _: &Control,
+    ) -> Result<(), BlockFailure> {
         let WordPartial { counts, scratch } = partial;
         self.tokenizer
             .for_each_token_in(block.data_mut(), scratch, |buf, start, end| {

@@ -12,7 +12,7 @@ use crate::json::{Number, Value};
 use crate::pipeline::ast::{Pipeline, Reduce, Stage};
 use crate::pipeline::eval::{Dropped, StageError};
 use crate::pipeline::item::Item;
-use crate::pipeline::program::{Program, write_for_command};
+use crate::pipeline::program::{Commands, Program};
 use crate::table::{self, KeyKind, Order};
 
 /// The rows a reduced bag came from, when it was a table: a later stage
@@ -91,6 +91,7 @@ pub(crate) fn finish_rest(
     outcome: Outcome,
     rest: &Pipeline,
     sort: Option<Order>,
+    terminator: u8,
     pool: &rayon::ThreadPool,
     missing_path: &mut u64,
 ) -> Result<Outcome, Error> {
@@ -98,7 +99,7 @@ pub(crate) fn finish_rest(
         return Ok(outcome);
     }
     let (bag, rows) = into_bag(outcome, sort, pool);
-    let program = Program::new(rest.stages.clone());
+    let program = Program::new(rest.stages.clone(), terminator);
     let reduction = rest.reduce.as_deref();
     let reducer = reduction.map(|r| Reducer::new(r.reduce.clone(), r.group.clone()));
     let mut acc = reducer.as_ref().map(Reducer::new_acc);
@@ -116,7 +117,7 @@ pub(crate) fn finish_rest(
             .first()
             .run(item, &mut dropped, &mut |item| {
                 if has_pipes {
-                    write_for_command(&item, &mut pipe_input);
+                    program.write_for_command(&item, &mut pipe_input);
                     return Ok(());
                 }
                 let position = Position {
@@ -132,15 +133,21 @@ pub(crate) fn finish_rest(
     if has_pipes {
         let mut line = 0u64;
         program
-            .run_pipes(std::mem::take(&mut pipe_input), &mut dropped, &mut |item| {
-                let position = Position {
-                    source: 0,
-                    block: line,
-                    item: 0,
-                };
-                line += 1;
-                collect(&reducer, &mut acc, &mut kept, item, position, &mut inner)
-            })
+            .run_pipes(
+                std::mem::take(&mut pipe_input),
+                0,
+                &Commands::default(),
+                &mut dropped,
+                &mut |item| {
+                    let position = Position {
+                        source: 0,
+                        block: line,
+                        item: 0,
+                    };
+                    line += 1;
+                    collect(&reducer, &mut acc, &mut kept, item, position, &mut inner)
+                },
+            )
             .map_err(fail)?;
     }
     dropped.missing_path += inner.missing_path;
@@ -164,7 +171,14 @@ pub(crate) fn finish_rest(
         },
     };
     match reduction {
-        Some(reduction) => finish_rest(outcome, &reduction.rest, sort, pool, missing_path),
+        Some(reduction) => finish_rest(
+            outcome,
+            &reduction.rest,
+            sort,
+            terminator,
+            pool,
+            missing_path,
+        ),
         None => Ok(outcome),
     }
 }
