@@ -21,6 +21,7 @@ mod input;
 pub mod interrupt;
 mod json;
 mod location;
+pub mod memory;
 mod numbers;
 mod output;
 mod partial;

@@ -25,6 +25,10 @@ Examples:
 'rbag --help' and 'rbag COMMAND --help' tell more (man rbag too).
 ";
 
+/// Running out of memory is an error with a message, not an abort.
+#[global_allocator]
+static ALLOCATOR: rbag::memory::Allocator = rbag::memory::Allocator;
+
 fn main() -> ExitCode {
     rbag::interrupt::install();
     if std::env::args_os().len() <= 1 {

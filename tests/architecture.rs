@@ -27,6 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["reduce"],
     &["pipeline"],
     &["input", "json", "counts", "tokenize", "threads"],
+    &["memory"],
     &[
         "numbers",
         "table",

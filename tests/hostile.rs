@@ -567,6 +567,26 @@ fn cases() -> Vec<Case> {
             stderr: Expect::Exactly(b"rbag: two.txt:1-1: pipe \"read x; if [ $x = 1 ]; then until [ -e started ]; do sleep 0.01; done; exit 3; fi; touch started; sleep 3; touch late\" exited with status 3\n"),
         },
         Case {
+            name: "SIGKILL leaves no temporary file and the old output whole",
+            setup: |d| write(d, "out.tsv", b"old\n"),
+            how: How::Shell(
+                "yes x | rbag wordcount -o out.tsv & sleep 0.3; kill -KILL $!; { wait $!; } 2>/dev/null; echo $?; ls -A; cat out.tsv",
+            ),
+            code: 0,
+            stdout: Expect::Exactly(b"137\nout.tsv\nold\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "running out of memory is an error, not an abort",
+            setup: |d| write(d, "in.txt", b"a\n"),
+            how: How::Shell(
+                "ulimit -v 400000; rbag run 'pipe \"head -c 1000000000 /dev/zero\" | count' in.txt",
+            ),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::StartsWith("rbag: out of memory: "),
+        },
+        Case {
             name: "a missing file",
             setup: nothing,
             how: How::Args(&["wordcount", "nope.txt"], b""),

@@ -103,7 +103,7 @@ pub fn too_large(bytes: usize) -> io::Error {
 /// takes about 300 MB, not up to 600.
 fn ensure_len(buf: &mut Vec<u8>, len: usize) -> io::Result<()> {
     if buf.len() < len {
-        buf.try_reserve_exact(len - buf.len())
+        crate::memory::fallible(|| buf.try_reserve_exact(len - buf.len()))
             .map_err(|_| too_large(len))?;
         buf.resize(len, 0);
     }

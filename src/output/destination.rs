@@ -2,8 +2,14 @@
 //! (its mode kept) only when the run succeeds, a device or FIFO written
 //! through, or, under `--expect`, a temporary file compared with the
 //! golden file at the end.
+//!
+//! A replaced file is written to a file without a name (`O_TMPFILE`) in
+//! the target's directory, and linked into place on success: a run that
+//! is killed, even by SIGKILL, leaves nothing behind. Where the file
+//! system has no unnamed files, a named temporary file is used, removed
+//! on failure and on the signals rbag can catch.
 
-use std::fs::{OpenOptions, Permissions};
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -18,7 +24,7 @@ pub enum Destination {
     Replace {
         shown: String,
         target: PathBuf,
-        temp: tempfile::NamedTempFile,
+        temp: Pending,
         mode: Option<u32>,
     },
     /// Not a regular file (a device, a FIFO): written directly.
@@ -34,6 +40,112 @@ pub enum Destination {
         temp: std::fs::File,
         command: String,
     },
+}
+
+/// The file a replaced file is written to until the run succeeds.
+pub enum Pending {
+    /// A file without a name in the target's directory.
+    Unnamed(File),
+    /// A named temporary file beside the target.
+    Named(tempfile::NamedTempFile),
+}
+
+impl Pending {
+    /// A pending file in `dir`: unnamed where the file system allows.
+    fn create(dir: &Path) -> io::Result<Pending> {
+        use rustix::fs::{Mode, OFlags};
+        // Linking an unnamed file into place goes through /proc (without
+        // it only a privileged process may link one).
+        if Path::new("/proc/self/fd").is_dir() {
+            // 0666 before the umask, as any new file gets.
+            let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+            match rustix::fs::openat(rustix::fs::CWD, dir, flags, Mode::from_raw_mode(0o666)) {
+                Ok(fd) => return Ok(Pending::Unnamed(File::from(fd))),
+                // Kernels and file systems without O_TMPFILE.
+                Err(
+                    rustix::io::Errno::OPNOTSUPP
+                    | rustix::io::Errno::ISDIR
+                    | rustix::io::Errno::INVAL
+                    | rustix::io::Errno::NOSYS,
+                ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // 0666 before the umask, as any new file gets; tempfile's default
+        // 0600 would leave the result unreadable to others.
+        let temp = tempfile::Builder::new()
+            .prefix(".rbag-")
+            .suffix(".tmp")
+            .permissions(Permissions::from_mode(0o666))
+            .tempfile_in(dir)?;
+        crate::interrupt::register(temp.path());
+        Ok(Pending::Named(temp))
+    }
+
+    fn file(&self) -> &File {
+        match self {
+            Pending::Unnamed(file) => file,
+            Pending::Named(temp) => temp.as_file(),
+        }
+    }
+
+    /// Put the file in place of `target`, atomically.
+    fn persist(self, target: &Path) -> io::Result<()> {
+        match self {
+            Pending::Named(temp) => {
+                let path = temp.path().to_path_buf();
+                let result = temp.persist(target).map(drop).map_err(|e| e.error);
+                crate::interrupt::unregister(&path);
+                result
+            }
+            Pending::Unnamed(file) => {
+                use std::os::fd::AsRawFd;
+                let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+                let link = |to: &Path| {
+                    rustix::fs::linkat(
+                        rustix::fs::CWD,
+                        proc.as_str(),
+                        rustix::fs::CWD,
+                        to,
+                        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+                    )
+                };
+                match link(target) {
+                    Ok(()) => return Ok(()),
+                    Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                // The target exists: a link cannot replace it, a rename
+                // can. The name lives only between these two calls.
+                let dir = match target.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                for attempt in 0..100u32 {
+                    let name = dir.join(format!(
+                        ".rbag-{}-{attempt}-{}.tmp",
+                        std::process::id(),
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.subsec_nanos())
+                    ));
+                    match link(&name) {
+                        Ok(()) => {}
+                        Err(rustix::io::Errno::EXIST) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                    crate::interrupt::register(&name);
+                    let result = std::fs::rename(&name, target);
+                    if result.is_err() {
+                        let _ = std::fs::remove_file(&name);
+                    }
+                    crate::interrupt::unregister(&name);
+                    return result;
+                }
+                Err(io::Error::from(io::ErrorKind::AlreadyExists))
+            }
+        }
+    }
 }
 
 /// Follow symbolic links from `path` to the path they end at (which may
@@ -124,15 +236,7 @@ impl Destination {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        // 0666 before the umask, as any new file gets; tempfile's default
-        // 0600 would leave the result unreadable to others.
-        let temp = tempfile::Builder::new()
-            .prefix(".rbag-")
-            .suffix(".tmp")
-            .permissions(Permissions::from_mode(0o666))
-            .tempfile_in(dir)
-            .map_err(fail)?;
-        crate::interrupt::register(temp.path());
+        let temp = Pending::create(dir).map_err(fail)?;
         Ok(Destination::Replace {
             shown,
             target,
@@ -171,7 +275,7 @@ impl Destination {
             Destination::Stdout => Ok(Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))),
             Destination::Replace { shown, temp, .. } => {
                 let file = temp
-                    .as_file()
+                    .file()
                     .try_clone()
                     .map_err(|e| Error::io(shown.clone(), e))?;
                 Ok(Box::new(BufWriter::with_capacity(1 << 16, file)))
@@ -235,19 +339,13 @@ impl Destination {
                 target,
                 temp,
                 mode,
-            } => {
-                let temp_path = temp.path().to_path_buf();
-                let result = (|| {
-                    if let Some(mode) = mode {
-                        temp.as_file()
-                            .set_permissions(Permissions::from_mode(mode))?;
-                    }
-                    temp.persist(&target).map(drop).map_err(|e| e.error)
-                })()
-                .map_err(|e| Error::io(shown, e));
-                crate::interrupt::unregister(&temp_path);
-                result
-            }
+            } => (|| {
+                if let Some(mode) = mode {
+                    temp.file().set_permissions(Permissions::from_mode(mode))?;
+                }
+                temp.persist(&target)
+            })()
+            .map_err(|e| Error::io(shown, e)),
         }
     }
 
@@ -296,6 +394,31 @@ mod tests {
             std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
             0o600
         );
+
+        // A new file gets the mode any new file gets, and no temporary
+        // file is ever named beside it.
+        let new = dir.path().join("new.tsv");
+        let destination = Destination::open(Some(&new)).unwrap();
+        assert!(matches!(
+            destination,
+            Destination::Replace {
+                temp: Pending::Unnamed(_),
+                ..
+            }
+        ));
+        destination.write_with(|w| w.write_all(b"new\n")).unwrap();
+        let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+        rustix::process::umask(umask);
+        assert_eq!(
+            std::fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+            0o666 & !umask.bits()
+        );
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["link.tsv", "new.tsv", "real.tsv"]);
 
         let fifo = dir.path().join("fifo");
         rustix::fs::mknodat(
