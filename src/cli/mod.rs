@@ -319,8 +319,11 @@ pub struct OutputOptions {
 
     /// Compare the output with FILE instead of printing it (for golden
     /// files in CI): equal is exit 0 and silence; different is exit 3 and
-    /// a short unified diff on standard error. A run that fails keeps its
-    /// own error.
+    /// a short unified diff on standard error (where they first differ;
+    /// a difference only in line endings, or of binary files, is said so).
+    /// Compared as a stream, in little memory whatever the size. FILE '-'
+    /// is standard input (then not an input too). A run that fails keeps
+    /// its own error.
     #[arg(long, value_name = "FILE", conflicts_with = "output")]
     pub expect: Option<PathBuf>,
 

@@ -84,6 +84,7 @@ pub(super) fn plan_blocks(
         ..
     } = blocks;
     let inputs: Vec<Input> = crate::plan::inputs(sources, decompress, byte_range, common.threads)?;
+    crate::plan::check_stdin_once(&inputs, &common.output)?;
     let threads = crate::plan::threads(common.threads, &inputs, block_size);
     Ok(Plan {
         command,

@@ -19,6 +19,7 @@ pub(super) fn plan(files: Vec<OsString>, common: Common) -> Result<Plan, Error> 
         let shape = input::inspect(&source, Decompress::Never)?;
         inputs.push(Input::whole(source, shape));
     }
+    crate::plan::check_stdin_once(&inputs, &common.output)?;
     Ok(Plan {
         command: Command::Merge,
         inputs,

@@ -181,14 +181,21 @@ impl Destination {
         let Some(golden) = expect else {
             return Destination::open(to);
         };
-        let shown = crate::error::display_path(golden);
+        let from_stdin = golden == Path::new("-");
+        let shown = if from_stdin {
+            "<stdin>".to_owned()
+        } else {
+            crate::error::display_path(golden)
+        };
         let fail = |e: io::Error| Error::io(shown.clone(), e);
-        let meta = std::fs::metadata(golden).map_err(fail)?;
-        if meta.is_dir() {
-            return Err(Error::IsDirectory { path: shown });
+        if !from_stdin {
+            let meta = std::fs::metadata(golden).map_err(fail)?;
+            if meta.is_dir() {
+                return Err(Error::IsDirectory { path: shown });
+            }
+            rustix::fs::access(golden, rustix::fs::Access::READ_OK)
+                .map_err(|e| fail(io::Error::from(e)))?;
         }
-        rustix::fs::access(golden, rustix::fs::Access::READ_OK)
-            .map_err(|e| fail(io::Error::from(e)))?;
         let temp = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
         Ok(Destination::Expect {
             golden: golden.to_path_buf(),
@@ -323,13 +330,23 @@ impl Destination {
                 mut temp,
                 command,
             } => {
-                use std::io::{Read, Seek};
-                let mut output = Vec::new();
-                temp.rewind()
-                    .and_then(|()| temp.read_to_end(&mut output))
-                    .map_err(|e| Error::io("temporary file", e))?;
-                let expected = std::fs::read(&golden).map_err(|e| Error::io(shown.clone(), e))?;
-                match crate::expect::compare(&shown, &expected, &output, &command) {
+                use std::io::{BufReader, Seek};
+                temp.rewind().map_err(|e| Error::io("temporary file", e))?;
+                let output = BufReader::with_capacity(1 << 16, temp);
+                let fail = |(side, e): (crate::expect::Side, io::Error)| match side {
+                    crate::expect::Side::Golden => Error::io(shown.clone(), e),
+                    crate::expect::Side::Output => Error::io("temporary file", e),
+                };
+                let report = if golden == Path::new("-") {
+                    crate::expect::compare(&shown, io::stdin().lock(), output, &command)
+                } else {
+                    let file =
+                        std::fs::File::open(&golden).map_err(|e| Error::io(shown.clone(), e))?;
+                    let golden = BufReader::with_capacity(1 << 16, file);
+                    crate::expect::compare(&shown, golden, output, &command)
+                }
+                .map_err(fail)?;
+                match report {
                     None => Ok(()),
                     Some(report) => Err(Error::Different(report)),
                 }

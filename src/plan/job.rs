@@ -107,6 +107,25 @@ impl ResultShape {
     }
 }
 
+/// `--expect -` reads the golden file from standard input, which then
+/// cannot be an input too.
+///
+/// # Errors
+/// Standard input is both.
+pub(crate) fn check_stdin_once(inputs: &[super::Input], output: &Output) -> Result<(), Error> {
+    let golden_on_stdin = output.expect.as_deref() == Some(std::path::Path::new("-"));
+    if golden_on_stdin
+        && inputs
+            .iter()
+            .any(|i| matches!(i.source, crate::input::Source::Stdin))
+    {
+        return Err(Error::Usage(
+            "--expect - reads the golden file from standard input, which is already an input; name the input files, or give the golden file by name".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Check the output options against what the job makes: `reduction` is
 /// its first reduction. The one rule for every command and for `rbag
 /// merge` (so that merged partials print what one run prints): `--top K`

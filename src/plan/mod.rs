@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub(crate) use identity::names_its_job;
 pub(crate) use inputs::{ByteRange, Input, inputs, known_total, threads};
-pub(crate) use job::{check_output, lower_pipeline};
+pub(crate) use job::{check_output, check_stdin_once, lower_pipeline};
 
 use crate::output::Presentation;
 use crate::pipeline::ast::{InputKind, Projection, Reduction, Stage};
