@@ -28,6 +28,23 @@ pub enum Error {
     )]
     IsDirectory { path: String },
 
+    /// An output (or golden) file named on the command line is a
+    /// directory.
+    #[error("{path}: is a directory, and {option} names {what}")]
+    NotAFile {
+        path: String,
+        option: &'static str,
+        what: &'static str,
+    },
+
+    /// No file can be created in the directory of an output.
+    #[error("{dir}: cannot create {file} in this directory: {}", io_message(.source))]
+    CannotCreate {
+        dir: String,
+        file: String,
+        source: io::Error,
+    },
+
     /// A quoted glob matched no file.
     #[error("{pattern}: no file matches this pattern")]
     NoMatch { pattern: String },

@@ -444,6 +444,68 @@ fn cases() -> Vec<Case> {
             stderr: Expect::StartsWith("rbag: cut.gz: corrupt or truncated gzip data (at compressed byte "),
         },
         Case {
+            name: "a plain file named .gz fails at its first byte, not where reading had got to",
+            setup: |d| write(d, "plain.gz", &(0..100_000).flat_map(|i| format!("{i}\n").into_bytes()).collect::<Vec<u8>>()),
+            how: How::Args(&["wordcount", "plain.gz"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: plain.gz: corrupt or truncated gzip data (at compressed byte 0): it does not start as gzip data does (is it compressed at all? --decompress never reads it as it is)\n"),
+        },
+        Case {
+            name: "gzip data padded with zero bytes reads as gzip -d reads it",
+            setup: |d| write(d, "padded.gz", &[gzip(b"x y\n"), gzip(b"x\n"), vec![0; 3000]].concat()),
+            how: How::Args(&["wordcount", "padded.gz"], b""),
+            code: 0,
+            stdout: Expect::Exactly(b"x\t2\ny\t1\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a corrupt member says the byte where the decoder stopped",
+            setup: |d| write(d, "bad.gz", &[gzip(b"x y\n"), vec![0; 10], b"junk".to_vec()].concat()),
+            how: How::Args(&["wordcount", "bad.gz"], b""),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: bad.gz: corrupt or truncated gzip data (at compressed byte 34): data after the zero bytes that pad the end of the gzip data\n"),
+        },
+        Case {
+            name: "a compressed partial is decompressed by its magic bytes",
+            setup: |d| write(d, "in.txt", b"a b\nb\n"),
+            how: How::Shell("rbag wordcount --partial in.txt | gzip > a.partial.gz && rbag wordcount --partial in.txt | gzip > b.p && rbag merge a.partial.gz b.p"),
+            code: 0,
+            stdout: Expect::Exactly(b"b\t4\na\t2\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a partial converted to CRLF is named so",
+            setup: |d| write(d, "in.txt", b"a b\n"),
+            how: How::Shell("rbag wordcount --partial in.txt | sed 's/$/\\r/' > crlf.p; rbag merge crlf.p"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: crlf.p:1: the partial's lines end in \\r\\n (CRLF), and rbag writes \\n: was it converted on the way (by git's autocrlf, or an editor)? Convert it back (dos2unix) and merge again\n"),
+        },
+        Case {
+            name: "-o and --expect onto a directory say what they name",
+            setup: |d| std::fs::create_dir(d.join("dir")).unwrap(),
+            how: How::Shell("echo a | rbag wordcount -o dir; echo a | rbag wordcount --expect dir; echo a | rbag run --skip-bad-lines --rejects dir count"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: dir: is a directory, and -o names the file to write (a path to a file in it, say)\nrbag: dir: is a directory, and --expect names the golden file to compare with\nrbag: dir: is a directory, and --rejects names the file to write (a path to a file in it, say)\n"),
+        },
+        Case {
+            name: "-o into a directory that cannot be written blames the directory",
+            setup: |d| {
+                // The case runs as nobody (when root) to meet permissions.
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+                std::fs::create_dir(d.join("ro")).unwrap();
+                std::fs::set_permissions(d.join("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+                write(d, "in.txt", b"a\n");
+            },
+            how: How::Shell("if [ $(id -u) = 0 ]; then as='setpriv --reuid=65534 --regid=65534 --clear-groups'; fi; $as \"$RBAG\" wordcount in.txt -o ro/out.tsv"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: ro: cannot create out.tsv in this directory: permission denied\n"),
+        },
+        Case {
             name: "--decompress never counts the raw bytes",
             setup: |d| write(d, "in.txt.gz", &gzip(WORDS)),
             how: How::Shell("rbag wordcount --decompress never --split whitespace in.txt.gz | grep -c the"),

@@ -136,21 +136,25 @@ pub(super) fn located(
     }
 }
 
-/// Records in a file before `offset`, counted when a message needs them
-/// (the lines before a `--byte-range`).
+/// Records in a file before the first record that starts at or after
+/// `offset` (the lines before a `--byte-range`): the delimiters before
+/// it, and one more when `offset` falls inside a record, which belongs to
+/// the range before.
 fn records_before(path: &std::path::Path, offset: u64, delimiter: u8) -> io::Result<u64> {
     use std::io::Read;
     let mut file = File::open(path)?.take(offset);
     let mut buf = vec![0u8; 1 << 16];
     let mut count = 0u64;
+    let mut last = delimiter;
     loop {
         let n = match file.read(&mut buf) {
-            Ok(0) => return Ok(count),
+            Ok(0) => return Ok(count + u64::from(last != delimiter)),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
         count += memchr::memchr_iter(delimiter, &buf[..n]).count() as u64;
+        last = buf[n - 1];
     }
 }
 

@@ -197,7 +197,7 @@ fn check_mergeable(
 
 fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
     let name = source.name();
-    let mut reader: Box<dyn BufRead> = match source {
+    let mut reader: Box<dyn BufRead + Send> = match source {
         Source::Stdin => Box::new(BufReader::new(io::stdin())),
         Source::File(path) => Box::new(BufReader::new(
             File::open(path).map_err(|e| Error::io(name.clone(), e))?,
@@ -214,6 +214,25 @@ fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
             "empty: a partial has at least its header and its 'end' line (was the run that wrote it cut short?)".into(),
         ));
     }
+    // A compressed partial is read as every compressed input is: by its
+    // magic bytes.
+    if let Some(compression) = crate::input::Compression::from_magic(head) {
+        let decoded =
+            crate::input::decoder(compression, reader).map_err(|e| Error::io(name.clone(), e))?;
+        reader = Box::new(BufReader::new(decoded));
+        let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
+        if head.is_empty() {
+            return Err(bad(
+                &name,
+                1,
+                format!(
+                    "empty once {} decompressed: a partial has at least its header and its 'end' line",
+                    compression.name()
+                ),
+            ));
+        }
+    }
+    let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
     if head.starts_with(partial::MAGIC.as_bytes()) {
         return match partial::read_parts(&mut reader).map_err(|e| Error::io(name.clone(), e))? {
             Ok(Some(parts)) => Ok(Piece::Parts(parts)),

@@ -63,7 +63,7 @@ pub(crate) fn execute(plan: Plan) -> Result<(), Error> {
                 BadLines::Skip {
                     rejects: Some(path),
                 } => {
-                    let rejects = Destination::open(Some(path))?;
+                    let rejects = Destination::open(Some(path), "--rejects")?;
                     if destination.same_file(&rejects) {
                         return Err(Error::Usage(
                             "-o and --rejects name the same file; give them different files".into(),

@@ -6,6 +6,7 @@
 
 pub mod block;
 pub mod glob;
+mod members;
 pub mod record;
 
 use std::ffi::OsString;
@@ -370,18 +371,30 @@ pub fn check_stdout_open() -> Result<(), Error> {
     Ok(())
 }
 
-/// Counts the bytes read through it, so that an error in compressed data
-/// can say where it is.
-struct Counting<R> {
+/// Counts the bytes a decoder consumed from the buffered compressed
+/// input, so that an error in compressed data can say where it is (not
+/// how far the buffer had read ahead).
+struct Consumed<R> {
     inner: R,
     count: Arc<AtomicU64>,
 }
 
-impl<R: Read> Read for Counting<R> {
+impl<R: BufRead> Read for Consumed<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Consumed<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.count.fetch_add(amount as u64, Ordering::Relaxed);
     }
 }
 
@@ -446,20 +459,29 @@ pub fn open_stream(source: &Source, shape: &Shape) -> Result<Stream, Error> {
         }
     };
     let count = Arc::new(AtomicU64::new(0));
-    let mut buffered = BufReader::with_capacity(
-        1 << 16,
-        Counting {
-            inner: raw,
-            count: Arc::clone(&count),
-        },
-    );
+    let mut buffered = BufReader::with_capacity(1 << 16, raw);
+    // Wait for the first bytes (a pipe may be slow to start).
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| Error::io(source.name(), e))?;
     let compression = if *detect {
-        // Wait for the first bytes (a pipe may be slow to start).
-        let head = buffered
-            .fill_buf()
-            .map_err(|e| Error::io(source.name(), e))?;
         Compression::from_magic(head)
     } else {
+        if let Some(named) = *compression
+            && !head.is_empty()
+            && Compression::from_magic(head) != Some(named)
+        {
+            // Named so, but not so: say it plainly, at its first byte.
+            return Err(Error::Corrupt {
+                path: source.name(),
+                format: named.name(),
+                offset: 0,
+                detail: format!(
+                    "it does not start as {} data does (is it compressed at all? --decompress never reads it as it is)",
+                    named.name()
+                ),
+            });
+        }
         *compression
     };
     let Some(compression) = compression else {
@@ -469,7 +491,11 @@ pub fn open_stream(source: &Source, shape: &Shape) -> Result<Stream, Error> {
             compressed: None,
         });
     };
-    let reader = decoder(compression, buffered).map_err(|e| Error::io(source.name(), e))?;
+    let consumed = Consumed {
+        inner: buffered,
+        count: Arc::clone(&count),
+    };
+    let reader = decoder(compression, consumed).map_err(|e| Error::io(source.name(), e))?;
     Ok(Stream {
         reader,
         // Decompressed output is not live: a block is handed on when full.
@@ -488,7 +514,7 @@ pub fn decoder<R: BufRead + Send + 'static>(
     compressed: R,
 ) -> io::Result<Box<dyn Read + Send>> {
     Ok(match compression {
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
+        Compression::Gzip => Box::new(members::GzipMembers::new(compressed)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(compressed)),
         Compression::Xz => {

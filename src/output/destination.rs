@@ -179,7 +179,7 @@ impl Destination {
         command: &str,
     ) -> Result<Destination, Error> {
         let Some(golden) = expect else {
-            return Destination::open(to);
+            return Destination::open(to, "-o");
         };
         let from_stdin = golden == Path::new("-");
         let shown = if from_stdin {
@@ -191,7 +191,11 @@ impl Destination {
         if !from_stdin {
             let meta = std::fs::metadata(golden).map_err(fail)?;
             if meta.is_dir() {
-                return Err(Error::IsDirectory { path: shown });
+                return Err(Error::NotAFile {
+                    path: shown,
+                    option: "--expect",
+                    what: "the golden file to compare with",
+                });
             }
             rustix::fs::access(golden, rustix::fs::Access::READ_OK)
                 .map_err(|e| fail(io::Error::from(e)))?;
@@ -210,10 +214,12 @@ impl Destination {
     /// write (as `sort -o` does) and directories, and create the temporary
     /// file beside a regular file.
     ///
+    /// `option` names the option that gave the path, for messages.
+    ///
     /// # Errors
     /// The path is a directory, cannot be written, or its directory does
-    /// not exist.
-    pub fn open(path: Option<&Path>) -> Result<Destination, Error> {
+    /// not exist or cannot be written to.
+    pub fn open(path: Option<&Path>, option: &'static str) -> Result<Destination, Error> {
         let Some(path) = path else {
             crate::input::check_stdout_open()?;
             return Ok(Destination::Stdout);
@@ -223,7 +229,11 @@ impl Destination {
         let target = follow_links(path).map_err(fail)?;
         let mode = match std::fs::metadata(&target) {
             Ok(meta) if meta.is_dir() => {
-                return Err(Error::IsDirectory { path: shown });
+                return Err(Error::NotAFile {
+                    path: shown,
+                    option,
+                    what: "the file to write (a path to a file in it, say)",
+                });
             }
             Ok(meta) => {
                 rustix::fs::access(&target, rustix::fs::Access::WRITE_OK)
@@ -243,7 +253,20 @@ impl Destination {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        let temp = Pending::create(dir).map_err(fail)?;
+        let temp = Pending::create(dir).map_err(|e| match e.kind() {
+            // The directory is at fault, not the file.
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                Error::CannotCreate {
+                    dir: crate::error::display_path(dir),
+                    file: target.file_name().map_or_else(
+                        || shown.clone(),
+                        |n| crate::error::display_path(Path::new(n)),
+                    ),
+                    source: e,
+                }
+            }
+            _ => fail(e),
+        })?;
         Ok(Destination::Replace {
             shown,
             target,
@@ -396,7 +419,7 @@ mod tests {
         std::fs::set_permissions(&real, Permissions::from_mode(0o600)).unwrap();
         let link = dir.path().join("link.tsv");
         std::os::unix::fs::symlink("real.tsv", &link).unwrap();
-        Destination::open(Some(&link))
+        Destination::open(Some(&link), "-o")
             .unwrap()
             .write_with(|w| w.write_all(b"new\n"))
             .unwrap();
@@ -415,7 +438,7 @@ mod tests {
         // A new file gets the mode any new file gets, and no temporary
         // file is ever named beside it.
         let new = dir.path().join("new.tsv");
-        let destination = Destination::open(Some(&new)).unwrap();
+        let destination = Destination::open(Some(&new), "-o").unwrap();
         assert!(matches!(
             destination,
             Destination::Replace {
@@ -450,7 +473,7 @@ mod tests {
             let fifo = fifo.clone();
             move || std::fs::read(fifo).unwrap()
         });
-        Destination::open(Some(&fifo))
+        Destination::open(Some(&fifo), "-o")
             .unwrap()
             .write_with(|w| w.write_all(b"through\n"))
             .unwrap();
@@ -460,8 +483,8 @@ mod tests {
                 == rustix::fs::FileType::Fifo
         );
         assert!(matches!(
-            Destination::open(Some(dir.path())),
-            Err(Error::IsDirectory { .. })
+            Destination::open(Some(dir.path()), "-o"),
+            Err(Error::NotAFile { .. })
         ));
     }
 }

@@ -74,6 +74,9 @@ impl Header {
     /// # Errors
     /// Not a partial, another version, or a malformed header.
     pub fn read(line: &[u8]) -> Result<Header, String> {
+        if line.ends_with(b"\r") {
+            return Err("the partial's lines end in \\r\\n (CRLF), and rbag writes \\n: was it converted on the way (by git's autocrlf, or an editor)? Convert it back (dos2unix) and merge again".into());
+        }
         let mut fields = line.splitn(3, |&b| b == b'\t');
         if fields.next() != Some(MAGIC.as_bytes()) {
             return Err("not an rbag partial (it does not start with 'rbag-partial')".into());
