@@ -20,7 +20,7 @@ REFUSED = {
     "--stats": "each task has its own statistics; run rbag --stats on one machine",
 }
 # The driver's own options, each with a value.
-DRIVER_VALUED = ("--blocksize", "--scheduler", "--rbag", "--fan-in", "--workers")
+DRIVER_VALUED = ("--blocksize", "--scheduler", "--rbag", "--fan-in", "--workers", "--connect-timeout")
 DRIVER_FLAGS = ("--verbose",)
 
 
@@ -40,6 +40,8 @@ class Job:
     rbag: str = "rbag"
     fan_in: int = 8
     workers: int | None = None
+    # Seconds to wait for a scheduler to answer.
+    connect_timeout: float = 10.0
     verbose: bool = False
 
 
@@ -88,6 +90,17 @@ def whole_number(name: str, text: str, least: int) -> int:
     return number
 
 
+def seconds(name: str, text: str) -> float:
+    """``text`` as a number of seconds above zero, for option ``name``."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise UsageError(f"{name}: '{text}' is not a number of seconds") from None
+    if not number > 0 or number == float("inf"):
+        raise UsageError(f"{name}: give a number of seconds above 0")
+    return number
+
+
 def take_driver_option(job: Job, name: str, text: str) -> None:
     """Set the driver's option ``name`` to ``text``."""
     if name == "--blocksize":
@@ -100,6 +113,8 @@ def take_driver_option(job: Job, name: str, text: str) -> None:
         job.fan_in = whole_number(name, text, 2)
     elif name == "--workers":
         job.workers = whole_number(name, text, 1)
+    elif name == "--connect-timeout":
+        job.connect_timeout = seconds(name, text)
 
 
 def split(argv: list[str]) -> Job:

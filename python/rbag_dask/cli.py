@@ -1,8 +1,8 @@
 """rbag-dask: run an rbag job on Dask distributed.
 
     rbag-dask wordcount|freq|run [rbag options] [--blocksize SIZE]
-              [--scheduler ADDRESS] [--rbag PATH] [--workers N]
-              [--fan-in N] [--verbose] FILE...
+              [--scheduler ADDRESS] [--connect-timeout SECONDS]
+              [--rbag PATH] [--workers N] [--fan-in N] [--verbose] FILE...
 
 rbag plans the job (``rbag ... --blocksize SIZE --explain=json``): which
 files, their byte ranges (--blocksize, 64MiB by default; a compressed
@@ -12,7 +12,11 @@ and which shape the output. The workers run ``rbag ... --partial
 of ``rbag merge --partial`` tasks (--fan-in parts each, in input order),
 and ``rbag merge`` with the output options writes the result here: the
 same bytes as ``rbag`` on one machine. A local cluster is the default;
---scheduler tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS) uses a real one.
+--scheduler tcp://HOST:8786 (or DASK_SCHEDULER_ADDRESS) uses a real one,
+waiting --connect-timeout seconds (10) for it to answer. What the tasks
+say on stderr (skipped lines) is printed after the result. SIGINT and
+SIGTERM stop the job: its tasks are cancelled, a local cluster and the
+rbag processes on it end, and rbag-dask exits 130 or 143.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from rbag_dask import args as arguments
@@ -103,12 +109,32 @@ def plan(job: arguments.Job) -> Plan:
         message = f"rbag-dask: cannot run {job.rbag}: {e.strerror} (give --rbag PATH)"
         raise tasks.RbagFailed(2, message, "planning") from None
     if done.returncode != 0:
-        raise tasks.RbagFailed(done.returncode, done.stderr.decode("utf-8", errors="replace").strip(), "planning")
+        raise tasks.RbagFailed(*tasks.failure(job.rbag, done.returncode, done.stderr), "planning")
     try:
         explained = json.loads(done.stdout)
     except ValueError:
         raise arguments.UsageError(f"{job.rbag} did not print a plan: is it rbag?") from None
     return read_plan(explained)
+
+
+class Stopped(BaseException):
+    """A signal stopped the job: the exit status it asks for. A
+    BaseException, so that no ``except Exception`` on the way swallows it."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def stop(signum: int, frame: FrameType | None) -> None:
+    """The handler of SIGINT, SIGTERM and SIGHUP: stop the job. Further
+    signals are ignored, so that the clean-up runs to its end."""
+    for name in STOP_SIGNALS:
+        signal.signal(name, signal.SIG_IGN)
+    raise Stopped(128 + signum)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def connect(job: arguments.Job) -> tuple[Client, LocalCluster | None]:
@@ -117,15 +143,28 @@ def connect(job: arguments.Job) -> tuple[Client, LocalCluster | None]:
 
     address = job.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
-        return Client(address), None
+        try:
+            return Client(address, timeout=job.connect_timeout), None
+        except (OSError, TimeoutError) as e:
+            why = f"no answer within {job.connect_timeout:g} s (--connect-timeout): {one_line(str(e))}"
+        except Exception as e:  # noqa: BLE001 - whatever answered, one line
+            why = f"what answered is not a Dask scheduler ({type(e).__name__})"
+        raise tasks.RbagFailed(1, f"rbag-dask: cannot reach the scheduler at {address}: {why}", "connecting")
     workers = job.workers or max(1, os.cpu_count() or 1)
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address="127.0.0.1:0",
-        silence_logs=logging.CRITICAL,
-    )
+    # The workers are started ignoring SIGINT, so that Ctrl-C at a terminal
+    # (which signals every process of the job) stops the job through this
+    # process alone, quietly: the workers end when the cluster closes.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.CRITICAL,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster
 
 
@@ -149,6 +188,8 @@ def run(job: arguments.Job) -> int:
     """Run a job; the exit status."""
     planned = plan(job)
     client, cluster = connect(job)
+    futures: list[Future[tasks.Done]] = []
+    stopped = True
     try:
         # The workers need only rbag and dask: these functions travel by value.
         import cloudpickle
@@ -168,24 +209,36 @@ def run(job: arguments.Job) -> int:
             )
             for i, (path, byte_range) in enumerate(planned.tasks)
         ]
+        futures += parts
         final = tree(client, job, parts)
+        futures.append(final)
         if sys.stderr.isatty():
             from distributed import progress
 
             progress(final, notebook=False)
             print(file=sys.stderr)
-        where, _, partial = final.result()
+        where, _, partial, said = final.result()
         if job.verbose:
             for future in parts:
-                ran_on, what, _ = future.result()
+                ran_on, what, _, _ = future.result()
                 print(f"rbag-dask: {what} ran on {ran_on}", file=sys.stderr)
             print(f"rbag-dask: the last merge ran on {where}", file=sys.stderr)
+        stopped = False
     finally:
+        if stopped:
+            # A signal or a failure: nothing more of the job is wanted, and
+            # the clean-up is quiet.
+            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            client.cancel(futures, force=True)
         client.close()
         if cluster is not None:
             cluster.close()
     # The final merge writes the output here, with the output options.
     done = subprocess.run([job.rbag, "merge", *planned.output, "-"], input=partial, check=False)
+    # What the tasks said (skipped lines), as one run would say it: after
+    # the output.
+    sys.stderr.buffer.write(said)
+    sys.stderr.flush()
     return done.returncode
 
 
@@ -199,20 +252,22 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, file=sys.stderr if not argv else sys.stdout)
         return 2 if not argv else 0
+    for name in STOP_SIGNALS:
+        signal.signal(name, stop)
     try:
         job = arguments.split(argv)
         return run(job)
+    except Stopped as stopped:
+        return stopped.status
     except arguments.UsageError as e:
         print(f"rbag-dask: {one_line(str(e))}", file=sys.stderr)
         return 2
     except tasks.RbagFailed as failed:
-        if failed.what == "planning":
+        if failed.what in ("planning", "connecting"):
             print(one_line(failed.message), file=sys.stderr)
         else:
             print(f"{one_line(failed.message)} (rbag-dask: the task for {failed.what} failed)", file=sys.stderr)
         return failed.status
-    except KeyboardInterrupt:
-        return 130
     except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
         print(f"rbag-dask: {type(e).__name__}: {one_line(str(e))}", file=sys.stderr)
         return 1

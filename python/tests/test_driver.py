@@ -4,9 +4,12 @@ own message and the range."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -98,3 +101,76 @@ def test_output_options_go_to_the_final_merge(rbag: str, fixtures: Path, tmp_pat
 @pytest.mark.parametrize("argv", [["wordcount", "-"], ["wordcount", "--byte-range", "0:9", "genesis.txt"]])
 def test_usage_errors_exit_2(rbag: str, fixtures: Path, argv: list[str]) -> None:
     assert driver(rbag, argv, fixtures).returncode == 2
+
+
+def test_an_attached_output_option_goes_to_the_final_merge(rbag: str, fixtures: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    done = driver(rbag, ["wordcount", f"-o{out}", "genesis.txt", "--top", "3", "--blocksize", "1000"], fixtures)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b""
+    assert out.read_bytes() == single(rbag, ["wordcount", "genesis.txt", "--top", "3"], fixtures).stdout
+
+
+def test_skipped_lines_are_reported_as_one_run_reports_them(rbag: str, fixtures: Path) -> None:
+    argv = ["run", "--skip-bad-lines", "pluck .a | count", "bad.jsonl"]
+    many = same_as_rbag(rbag, argv, fixtures, driver_only=["--blocksize", "20"])
+    said = [line for line in many.stderr.decode().splitlines() if not line.startswith("rbag-dask: dashboard")]
+    # One report per task that skipped lines, in input order, with the
+    # lines' numbers in the whole file.
+    assert said == [
+        "rbag: skipped 1 bad line(s): bad.jsonl:3:9: invalid JSON: trailing comma",
+        "rbag: skipped 1 bad line(s): bad.jsonl:6:1: invalid JSON: expected a value, found 'not'",
+    ], said
+
+
+def test_output_options_are_checked_before_the_job_runs(rbag: str, fixtures: Path) -> None:
+    done = driver(rbag, ["wordcount", "genesis.txt", "--top", "abc"], fixtures)
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.startswith("rbag: invalid value 'abc' for '--top <K>'"), err
+    # No cluster was started for a job that cannot print its result.
+    assert "dashboard" not in err
+
+
+def running(marker: str) -> list[int]:
+    """The processes whose command line starts with ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().replace(b"\0", b" ").startswith(
+                marker.encode()
+            ):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize(("how", "status"), [("SIGTERM to rbag-dask", 143), ("Ctrl-C to the whole job", 130)])
+def test_a_signal_stops_the_job_quietly_and_leaves_nothing_running(
+    rbag: str, tmp_path: Path, how: str, status: int
+) -> None:
+    (tmp_path / "four.txt").write_text("1\n2\n3\n4\n")
+    marker = f"sleep 30.{status}"
+    cmd = [sys.executable, "-m", "rbag_dask", "run", f'pipe "{marker}; cat" | count', "four.txt"]
+    cmd += ["--blocksize", "2", "--workers", "2", "--rbag", rbag]
+    job = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not running(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running(marker), "the tasks never started"
+    if how == "SIGTERM to rbag-dask":
+        job.send_signal(signal.SIGTERM)
+    else:
+        # A terminal's Ctrl-C signals every process of the job.
+        os.killpg(job.pid, signal.SIGINT)
+    out, err = job.communicate(timeout=60)
+    assert job.returncode == status
+    said = [line for line in err.decode().splitlines() if not line.startswith("rbag-dask: dashboard")]
+    assert said == [], err.decode()
+    assert out == b""
+    # The tasks' rbag and the commands it started end with the job.
+    deadline = time.monotonic() + 10
+    while running(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running(marker) == []

@@ -194,6 +194,19 @@ def test_rbag_itself_says_which_arguments_go_where(rbag: str, fixtures: Path) ->
         (["run", "pluck .a | frobnicate", "events.jsonl"], 2, "rbag: pipeline: 1:12: unknown stage 'frobnicate'"),
         (["wordcount", "no-such-file.txt"], 1, "rbag: no-such-file.txt: no such file or directory"),
         (["wordcount", "genesis.txt", "--rbag", "/no/such/rbag"], 2, "rbag-dask: cannot run /no/such/rbag"),
+        (
+            ["wordcount", "genesis.txt", "--rbag", "/bin/false"],
+            1,
+            "rbag-dask: /bin/false failed with status 1 and said nothing",
+        ),
+        (["wordcount", "genesis.txt", "--rbag", "/bin/echo"], 2, "rbag-dask: /bin/echo did not print a plan"),
+        (["wordcount", "genesis.txt", "--fan-in", "abc"], 2, "rbag-dask: --fan-in: 'abc' is not a whole number"),
+        (["wordcount", "genesis.txt", "--connect-timeout", "0"], 2, "rbag-dask: --connect-timeout: give a number"),
+        (
+            ["wordcount", "genesis.txt", "--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "1"],
+            1,
+            "rbag-dask: cannot reach the scheduler at tcp://127.0.0.1:1: no answer within 1 s",
+        ),
     ],
 )
 def test_every_failure_is_one_line_and_a_status(
@@ -209,3 +222,34 @@ def test_every_failure_is_one_line_and_a_status(
     assert err.count("\n") == 1, err
     assert "Traceback" not in err
     assert done.stdout == b""
+
+
+def test_a_scheduler_address_where_something_else_answers(rbag: str, fixtures: Path) -> None:
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        # Not Dask: bytes that read as a frame of absurd size.
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"\xff" * 64)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        cmd = [sys.executable, "-m", "rbag_dask", "wordcount", "genesis.txt", "--rbag", rbag]
+        cmd += ["--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "5"]
+        done = subprocess.run(cmd, cwd=fixtures, capture_output=True, check=False)
+    finally:
+        server.close()
+    err = done.stderr.decode()
+    assert done.returncode == 1, err
+    assert err.startswith(f"rbag-dask: cannot reach the scheduler at tcp://127.0.0.1:{port}: "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
