@@ -11,12 +11,14 @@ use std::io::{BufReader, Read};
 
 use crate::input::block::{BlockId, BlockReader};
 use crate::input::{Compression, decoder};
+use crate::json::Value;
 use crate::json::parse::{Step, parse, pluck};
 use crate::pipeline::ast::InputKind;
+use crate::pipeline::ast::Reduce;
 use crate::pipeline::eval::{Dropped, Evaluator};
 use crate::pipeline::item::Item;
 use crate::pipeline::parse::parse as parse_pipeline;
-use crate::reduce::{Position, Reducer};
+use crate::reduce::{Outcome, Position, Reducer};
 use crate::tokenize::{Splitter, Tokenizer, is_word_char, lowercase_into};
 
 /// The naive model of `wordcount` (SPEC section 2): the whole input as one
@@ -363,9 +365,56 @@ pub fn merge_input(data: &[u8]) {
         let mut rewritten = Vec::new();
         crate::partial::write_acc(&again, &reducer.reduce, &mut rewritten);
         assert_eq!(rewritten, written, "rows round-trip");
-        if let Ok(merged) = acc.clone().merge(again, &reducer.reduce) {
-            let _ = merged.finish(&reducer.reduce);
+        if let Ok(merged) = acc.clone().merge(again, &reducer.reduce)
+            && let Ok(outcome) = merged.finish(&reducer.reduce)
+        {
+            assert_possible(&outcome, &reducer.reduce);
         }
+    }
+}
+
+/// A number as a float, if it is one.
+fn float(value: Option<&Value>) -> Option<f64> {
+    let mut text = Vec::new();
+    match value? {
+        Value::Number(_) => Value::write_canonical(value?, &mut text),
+        _ => return None,
+    }
+    std::str::from_utf8(&text).ok()?.parse().ok()
+}
+
+/// A merged answer is one that some input could give: a variance or
+/// standard deviation is not negative, a summary's mean lies between its
+/// min and max (give or take the rounding of a float division).
+fn assert_possible(outcome: &Outcome, reduce: &Reduce) {
+    let check = |value: &Value| {
+        if let Reduce::Var { .. } = reduce {
+            let v = float(Some(value));
+            assert!(
+                v.is_none_or(|v| v >= 0.0),
+                "an impossible variance: {value:?}"
+            );
+        }
+        if let (Reduce::Summary, Value::Object(fields)) = (reduce, value) {
+            let get = |name: &str| float(fields.get(name));
+            assert!(
+                get("std").is_none_or(|s| s >= 0.0),
+                "an impossible std: {value:?}"
+            );
+            if let (Some(min), Some(mean), Some(max)) = (get("min"), get("mean"), get("max")) {
+                let slack = 1e-9 * min.abs().max(max.abs());
+                assert!(
+                    min - slack <= mean && mean <= max + slack,
+                    "a mean outside its min and max: {value:?}"
+                );
+            }
+        }
+    };
+    match outcome {
+        Outcome::Scalar(item) => check(&item.to_value()),
+        Outcome::Summary(value) => check(value),
+        Outcome::Groups { rows, .. } => rows.iter().for_each(|row| check(&row.value)),
+        _ => {}
     }
 }
 
@@ -399,5 +448,43 @@ pub fn decompress(data: &[u8]) {
             index += 1;
         }
         assert_eq!(joined, plain);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(text: &str) -> Outcome {
+        Outcome::Summary(parse(text.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn possible_answers_pass() {
+        assert_possible(
+            &summary(r#"{"count":2,"max":3,"mean":2,"min":1,"std":1,"sum":4}"#),
+            &Reduce::Summary,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "a mean outside its min and max")]
+    fn a_mean_outside_its_bounds_is_caught() {
+        assert_possible(
+            &summary(r#"{"count":2,"max":3,"mean":7,"min":1,"std":1,"sum":14}"#),
+            &Reduce::Summary,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "an impossible variance")]
+    fn a_negative_variance_is_caught() {
+        assert_possible(
+            &Outcome::Scalar(Item::value(parse(b"-1.0").unwrap())),
+            &Reduce::Var {
+                ddof: 0,
+                std: false,
+            },
+        );
     }
 }
