@@ -649,6 +649,14 @@ fn cases() -> Vec<Case> {
             stderr: Expect::StartsWith("rbag: out of memory: "),
         },
         Case {
+            name: "--expect - with standard input closed is not an empty golden file",
+            setup: |d| write(d, "in.txt", b"a\n"),
+            how: How::Shell("rbag wordcount in.txt --expect - <&-"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::StartsWith("rbag: <stdin>: standard input is closed"),
+        },
+        Case {
             name: "a missing file",
             setup: nothing,
             how: How::Args(&["wordcount", "nope.txt"], b""),

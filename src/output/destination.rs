@@ -188,7 +188,10 @@ impl Destination {
             crate::error::display_path(golden)
         };
         let fail = |e: io::Error| Error::io(shown.clone(), e);
-        if !from_stdin {
+        if from_stdin {
+            // A closed stdin would read as an empty golden file.
+            crate::input::check_stdin_open()?;
+        } else {
             let meta = std::fs::metadata(golden).map_err(fail)?;
             if meta.is_dir() {
                 return Err(Error::NotAFile {
