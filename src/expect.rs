@@ -125,8 +125,10 @@ pub fn compare(
         side: Side::Output,
     };
     let (mut old, mut new) = (Vec::new(), Vec::new());
-    // The last equal lines, for context before the first difference.
-    let mut before: VecDeque<Vec<u8>> = VecDeque::with_capacity(CONTEXT + 1);
+    // The last lines before the first difference, for context: each
+    // side's own, since they may differ in their line endings.
+    let mut old_before: VecDeque<Vec<u8>> = VecDeque::with_capacity(CONTEXT + 1);
+    let mut new_before: VecDeque<Vec<u8>> = VecDeque::with_capacity(CONTEXT + 1);
     // The first line equal but for its line ending: (line, golden has CR).
     let mut endings: Option<(u64, bool)> = None;
     let first = loop {
@@ -134,14 +136,14 @@ pub fn compare(
         if !more_old && !more_new {
             break None;
         }
-        if more_old && more_new && old == new {
-            remember(&mut before, &old);
-            continue;
-        }
         let ((old_body, old_cr), (new_body, new_cr)) = (body(&old), body(&new));
-        if more_old && more_new && old_body == new_body && old_cr != new_cr {
-            endings.get_or_insert((golden.lines, old_cr));
-            remember(&mut before, &old);
+        let same_newline = old.ends_with(b"\n") == new.ends_with(b"\n");
+        if more_old && more_new && old_body == new_body && same_newline {
+            if old_cr != new_cr {
+                endings.get_or_insert((golden.lines, old_cr));
+            }
+            remember(&mut old_before, &old);
+            remember(&mut new_before, &new);
             continue;
         }
         break Some(golden.lines.max(output.lines));
@@ -154,16 +156,16 @@ pub fn compare(
                 ("\\n", "\\r\\n (CRLF)")
             };
             format!(
-                "rbag: {golden_name}: the output differs only in line endings, from line {line} on: the file's lines end in {file}, the output's in {out}"
+                "rbag: {golden_name}: the output differs only in line endings (first at line {line}: the file's line ends in {file}, the output's in {out})"
             )
         }));
     };
     // The first byte that differs, for binary files.
     let same = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
     let at_byte = golden.bytes - old.len() as u64 + same as u64;
-    let context = before.len();
-    let mut old_window: Vec<Vec<u8>> = before.iter().cloned().collect();
-    let mut new_window = old_window.clone();
+    let context = old_before.len();
+    let mut old_window: Vec<Vec<u8>> = old_before.into_iter().collect();
+    let mut new_window: Vec<Vec<u8>> = new_before.into_iter().collect();
     if !old.is_empty() {
         old_window.push(std::mem::take(&mut old));
     }
@@ -244,7 +246,7 @@ pub fn compare(
         ));
     } else {
         report.push_str(&format!(
-            "rbag: {golden_name}: the output differs from line {line} on: the file has {} line(s), the output {} (the diff is of the {WINDOW_LINES} lines from there)",
+            "rbag: {golden_name}: the output differs, first at line {line}: the file has {} line(s), the output {} (the diff covers {WINDOW_LINES} lines from the first difference)",
             golden.lines, output.lines
         ));
     }
@@ -346,10 +348,17 @@ mod tests {
     fn line_endings_are_named_and_shown() {
         assert_eq!(
             check(b"a\r\nb\r\n", b"a\nb\n").unwrap(),
-            "rbag: g: the output differs only in line endings, from line 1 on: the file's lines end in \\r\\n (CRLF), the output's in \\n"
+            "rbag: g: the output differs only in line endings (first at line 1: the file's line ends in \\r\\n (CRLF), the output's in \\n)"
         );
+        // Once contents differ too, every line that differs shows.
         let report = check(b"a\r\nb\r\n", b"a\nc\n").unwrap();
-        assert!(report.contains("-b^M\n+c\n"), "{report}");
+        assert!(report.contains("-a^M\n-b^M\n+a\n+c\n"), "{report}");
+        assert!(
+            report.ends_with(
+                "2 line(s) of the file not in the output, 2 line(s) of the output not in the file"
+            ),
+            "{report}"
+        );
     }
 
     #[test]
@@ -369,7 +378,7 @@ mod tests {
         assert!(report.contains("@@ -499998,7 +499998,7 @@\n"), "{report}");
         assert!(report.contains("-500000\n+x\n"), "{report}");
         assert!(report.ends_with(
-            "rbag: g: the output differs from line 500001 on: the file has 1000000 line(s), the output 1000001 (the diff is of the 20000 lines from there)"
+            "rbag: g: the output differs, first at line 500001: the file has 1000000 line(s), the output 1000001 (the diff covers 20000 lines from the first difference)"
         ), "{report}");
     }
 }

@@ -15,6 +15,16 @@ static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// Child processes that a signal must stop.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
+/// A signal arrived: the run is ending with its status.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a signal is ending the run: its handler exits the process with
+/// 128 + the signal's number once the clean-up is done, so nothing else
+/// may end it first (with the status of a failure the clean-up caused).
+pub fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Install the handler; the binary calls this once at start.
 pub fn install() {
     // Without a handler the default still ends the process with the
@@ -27,6 +37,9 @@ pub fn install() {
         .name("rbag-signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                // First, so that a failure the clean-up causes (a command
+                // it ends) is known as the signal's doing.
+                STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
                 clean_up();
                 std::process::exit(128 + signal);
             }
@@ -38,12 +51,25 @@ fn clean_up() {
     for path in pending.iter() {
         let _ = std::fs::remove_file(path);
     }
-    let children = CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
-    for &pid in children.iter() {
-        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-            // Each command leads its own process group: end all of it.
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
-        }
+    let groups: Vec<_> = CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|&pid| rustix::process::Pid::from_raw(pid as i32))
+        .collect();
+    // Each command leads its own process group: end all of it, and what
+    // ignores SIGTERM gets SIGKILL after a short grace, so that nothing
+    // outlives the run.
+    for &group in &groups {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let alive = |group| rustix::process::test_kill_process_group(group).is_ok();
+    while groups.iter().any(|&g| alive(g)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for &group in groups.iter().filter(|&&g| alive(g)) {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
     }
 }
 

@@ -39,7 +39,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),
     };
-    match rbag::run(cli) {
+    let result = rbag::run(cli);
+    if rbag::interrupt::stopping() {
+        // The signal's handler is cleaning up and exits with its status.
+        loop {
+            std::thread::park();
+        }
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // Rust ignores SIGPIPE, so a reader that stops early (`| head`) shows
         // up as a write error. Unix tools treat that as a normal end.

@@ -606,6 +606,55 @@ fn cases() -> Vec<Case> {
             stderr: Expect::Exactly(b""),
         },
         Case {
+            name: "take stops a command at its last record, not at the one after",
+            setup: |d| write(d, "in.txt", b"a\n"),
+            how: How::Shell("timeout 20 rbag run 'pipe \"echo a; sleep 100\" | take 1' in.txt; echo $?"),
+            code: 0,
+            stdout: Expect::Exactly(b"a\n0\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a command that ignores SIGTERM is killed when its block is not wanted",
+            setup: |d| {
+                write(d, "two.txt", b"1\n2\n");
+                write(d, "cmd.sh", b"read x\nif [ $x = 1 ]; then until [ -e started ]; do sleep 0.01; done; exit 7; fi\ntrap '' TERM\ntouch started\nsleep 4\ntouch late\n");
+            },
+            how: How::Shell("timeout 30 rbag run --blocksize 1 -j 2 'pipe \"sh ./cmd.sh\"' two.txt; echo $?; sleep 4.5; ls"),
+            code: 0,
+            stdout: Expect::Exactly(b"1\ncmd.sh\nstarted\ntwo.txt\n"),
+            stderr: Expect::Exactly(b"rbag: two.txt:1-1: pipe \"sh ./cmd.sh\" exited with status 7\n"),
+        },
+        Case {
+            name: "SIGTERM to rbag ends a command that ignores it too",
+            setup: |d| {
+                write(d, "in.txt", b"a\n");
+                write(d, "cmd.sh", b"trap '' TERM INT HUP\necho $$ > pid\nsleep 4\ntouch late\n");
+            },
+            how: How::Shell("rbag run 'pipe \"sh ./cmd.sh\"' in.txt & until [ -s pid ]; do sleep 0.01; done; kill $!; wait $!; echo $?; sleep 4.5; ls"),
+            code: 0,
+            stdout: Expect::Exactly(b"143\ncmd.sh\nin.txt\npid\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "what a command leaves running ends with it",
+            setup: |d| {
+                write(d, "in.txt", b"a\n");
+                write(d, "cmd.sh", b"(sleep 3; touch late) >/dev/null 2>&1 &\necho started\n");
+            },
+            how: How::Shell("rbag run 'pipe \"sh ./cmd.sh\"' in.txt; echo $?; sleep 3.5; ls"),
+            code: 0,
+            stdout: Expect::Exactly(b"started\n0\ncmd.sh\nin.txt\n"),
+            stderr: Expect::Exactly(b""),
+        },
+        Case {
+            name: "a partial whose last newline was cut says so",
+            setup: |d| write(d, "in.txt", b"a b\n"),
+            how: How::Shell("rbag wordcount --partial in.txt | head -c -1 > cut.p; rbag merge cut.p"),
+            code: 1,
+            stdout: Expect::Exactly(b""),
+            stderr: Expect::Exactly(b"rbag: cut.p:4: the partial's last line has no newline, and rbag ends it with one (was it cut short or edited?)\n"),
+        },
+        Case {
             name: "SIGTERM ends pipe's commands and their children",
             setup: |d| write(d, "in.txt", b"a\n"),
             how: How::Shell(

@@ -125,8 +125,15 @@ impl BlockSink<'_> {
             (Some(acc), Some(reducer), _) => reducer.add(acc, item, position, &mut self.dropped),
             (_, _, Some(stream)) => {
                 stream.emit.write(&item, &mut self.out);
-                if stream.limit.is_some() {
+                if let Some(limit) = stream.limit {
                     self.ends.push(self.out.len());
+                    if self.emitted >= limit {
+                        // The block has all `take` can keep: stop now, not
+                        // at the next record (a command may never print
+                        // one).
+                        self.stopped = true;
+                        return Err(StageError::new("no more records wanted".into()));
+                    }
                 }
                 Ok(())
             }

@@ -56,6 +56,15 @@ fn at_end<R: BufRead>(rest: &mut R) -> io::Result<bool> {
                     "data after the zero bytes that pad the end of the gzip data",
                 ));
             }
+            // Another member starts with gzip's magic bytes; anything else
+            // is said here, at its first byte (not where a header parse
+            // of it gave up).
+            if buf[0] != 0x1f || buf.get(1).is_some_and(|&b| b != 0x8b) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "data after the end of the gzip data that is not another gzip member",
+                ));
+            }
             return Ok(false);
         }
         rest.consume(zeros);
@@ -91,5 +100,9 @@ mod tests {
         let err = read(&data).unwrap_err();
         assert!(err.to_string().contains("after the zero bytes"), "{err}");
         assert!(read(&gzip(b"x")[..5]).is_err());
+        let mut garbage = gzip(b"a\n");
+        garbage.extend(b"junk");
+        let err = read(&garbage).unwrap_err();
+        assert!(err.to_string().contains("not another gzip member"), "{err}");
     }
 }

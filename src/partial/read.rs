@@ -548,7 +548,13 @@ pub fn read_parts(input: &mut dyn BufRead) -> io::Result<Result<Option<Vec<Part>
                     let count = std::str::from_utf8(count)
                         .ok()
                         .and_then(|c| c.parse::<usize>().ok());
-                    if count != Some(part.rows.len()) || !had_newline {
+                    if !had_newline {
+                        return Ok(Err((
+                            line_number,
+                            "the partial's last line has no newline, and rbag ends it with one (was it cut short or edited?)".into(),
+                        )));
+                    }
+                    if count != Some(part.rows.len()) {
                         return Ok(Err((
                             line_number,
                             format!(

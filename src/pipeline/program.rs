@@ -13,8 +13,9 @@ use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::ast::Stage;
 use super::eval::{Dropped, Evaluator, Sink, StageError};
@@ -175,7 +176,8 @@ impl Program {
 /// once, with their process groups, and none is started for them.
 #[derive(Debug, Default)]
 pub struct Commands {
-    state: Mutex<Started>,
+    /// Shared with the timers that end commands which ignore SIGTERM.
+    state: Arc<Mutex<Started>>,
 }
 
 #[derive(Debug, Default)]
@@ -187,15 +189,50 @@ struct Started {
     running: Vec<(u64, u32)>,
 }
 
+/// How long an ended command has between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(1);
+
 impl Commands {
     /// No block after `block` is wanted: end their commands.
     pub fn end_after(&self, block: u64) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let last = state.last_wanted.map_or(block, |b| b.min(block));
-        state.last_wanted = Some(last);
-        for &(_, pid) in state.running.iter().filter(|(b, _)| *b > last) {
-            end_group(pid);
+        let ended = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let last = state.last_wanted.map_or(block, |b| b.min(block));
+            state.last_wanted = Some(last);
+            state
+                .running
+                .iter()
+                .filter(|(b, _)| *b > last)
+                .map(|&(_, pid)| pid)
+                .collect::<Vec<_>>()
+        };
+        self.end(ended);
+    }
+
+    /// End these commands' process groups: SIGTERM now, and SIGKILL for
+    /// those still running after a grace period (a command may ignore
+    /// SIGTERM).
+    fn end(&self, pids: Vec<u32>) {
+        if pids.is_empty() {
+            return;
         }
+        for &pid in &pids {
+            signal_group(pid, rustix::process::Signal::TERM);
+        }
+        let state = Arc::clone(&self.state);
+        // Detached: nobody waits for the timer, and it outlives nothing
+        // but the run.
+        let _ = std::thread::Builder::new()
+            .name("rbag-end-commands".into())
+            .spawn(move || {
+                std::thread::sleep(GRACE);
+                let state = state.lock().unwrap_or_else(|e| e.into_inner());
+                for pid in pids {
+                    if state.running.iter().any(|&(_, p)| p == pid) {
+                        signal_group(pid, rustix::process::Signal::KILL);
+                    }
+                }
+            });
     }
 
     /// Start `command` for `block`, unless the block is no longer wanted.
@@ -220,11 +257,11 @@ impl Commands {
     }
 }
 
-/// Send SIGTERM to the process group that `pid` leads: the command's
+/// Send `signal` to the process group that `pid` leads: the command's
 /// shell and whatever it started.
-fn end_group(pid: u32) {
+fn signal_group(pid: u32, signal: rustix::process::Signal) {
     if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
+        let _ = rustix::process::kill_process_group(pid, signal);
     }
 }
 
@@ -394,7 +431,7 @@ impl Chain<'_> {
         drop(reader);
         if stopped == Stop::Failed {
             // Nothing it writes now would be used.
-            end_group(child.id());
+            self.commands.end(vec![child.id()]);
         }
         Reading {
             level,
@@ -459,19 +496,18 @@ impl Chain<'_> {
         let cmd = self.command(level);
         let status = child.wait();
         self.commands.finished(child.id());
+        // What the command left running in its group (a background job)
+        // ends with it.
+        signal_group(child.id(), rustix::process::Signal::TERM);
         let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
         let command = match status {
             Ok(status) if status.success() => None,
-            // We ended it, or it wrote on after its reader stopped.
+            // We ended it.
             Ok(_) if stopped == Stop::Failed => None,
-            // (`sh` reports a command that died of it as 128 + 13.)
-            Ok(status)
-                if stopped == Stop::Downstream
-                    && (status.signal() == Some(SIGPIPE)
-                        || status.code() == Some(128 + SIGPIPE)) =>
-            {
-                None
-            }
+            // Whoever read its output stopped (`head`): as in a shell
+            // pipeline, how it then ended (SIGPIPE, or an error of its own
+            // on the closed pipe) is no failure.
+            Ok(_) if stopped == Stop::Downstream => None,
             Ok(status) => Some(failed(cmd, status, &stderr)),
             Err(e) => Some(StageError::new(format!(
                 "pipe \"{cmd}\": {}",
@@ -486,14 +522,26 @@ impl Chain<'_> {
     }
 }
 
-/// SIGPIPE's number, the same on every Unix rbag runs on.
-const SIGPIPE: i32 = 13;
+/// The name of a signal that commonly ends a command, for messages.
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        1 => " (SIGHUP)",
+        2 => " (SIGINT)",
+        6 => " (SIGABRT)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        13 => " (SIGPIPE)",
+        15 => " (SIGTERM)",
+        _ => "",
+    }
+}
 
 /// The message of a command that failed, quoting the end of what it said.
 fn failed(cmd: &str, status: ExitStatus, stderr: &[u8]) -> StageError {
-    let status = match status.code() {
-        Some(code) => format!("exited with status {code}"),
-        None => "was killed by a signal".to_owned(),
+    let status = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}{}", signal_name(signal)),
+        (None, None) => "was killed by a signal".to_owned(),
     };
     let stderr = String::from_utf8_lossy(stderr);
     let tail: Vec<&str> = stderr.lines().rev().take(STDERR_LINES).collect();
@@ -663,7 +711,7 @@ mod tests {
             // It is not any more: `sh` and `sleep`, its child, end now.
             commands.end_after(0);
             let err = run.join().unwrap().unwrap_err();
-            assert!(err.contains("killed by a signal"), "{err}");
+            assert!(err.contains("killed by signal 15 (SIGTERM)"), "{err}");
             assert!(started.elapsed().as_secs() < 20);
         });
         let sleep = std::fs::read_to_string(&child_pid).unwrap();
@@ -713,5 +761,25 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, ["a", "b"]);
+    }
+
+    #[test]
+    fn a_writer_that_fails_on_a_closed_pipe_is_no_failure() {
+        // Like a program that handles EPIPE itself and exits 1: `head`
+        // stopping must not fail the chain.
+        assert_eq!(
+            run(
+                "pipe \"trap '' PIPE; while echo 1; do :; done; exit 1\" | pipe \"head -1\"",
+                &["a"]
+            )
+            .unwrap(),
+            ["1"]
+        );
+    }
+
+    #[test]
+    fn a_signal_is_named() {
+        let err = run("pipe \"kill -9 $$\"", &["a"]).unwrap_err();
+        assert_eq!(err, "pipe \"kill -9 $$\" was killed by signal 9 (SIGKILL)");
     }
 }
