@@ -89,9 +89,24 @@ pub fn unregister(path: &Path) {
         .retain(|p| p != path);
 }
 
-/// Stop child `pid` and its process group if the run is interrupted.
-pub fn register_child(pid: u32) {
-    CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+/// Start `command` as a child whose process group a signal must end;
+/// `None` once a signal is ending the run. Registered under the lock the
+/// clean-up takes, so that a child started at any moment is either seen
+/// by it or never started (a command may be quick to do what a test, or
+/// a user, waits for).
+///
+/// # Errors
+/// The command could not be started.
+pub fn spawn_child(
+    command: &mut std::process::Command,
+) -> std::io::Result<Option<std::process::Child>> {
+    let mut children = CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
+    if stopping() {
+        return Ok(None);
+    }
+    let child = command.spawn()?;
+    children.push(child.id());
+    Ok(Some(child))
 }
 
 /// Child `pid` has ended.

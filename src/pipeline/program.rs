@@ -243,9 +243,10 @@ impl Commands {
         if state.last_wanted.is_some_and(|last| block > last) {
             return Ok(None);
         }
-        let child = command.spawn()?;
+        let Some(child) = crate::interrupt::spawn_child(command)? else {
+            return Ok(None);
+        };
         state.running.push((block, child.id()));
-        crate::interrupt::register_child(child.id());
         Ok(Some(child))
     }
 
