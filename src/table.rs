@@ -1,11 +1,10 @@
 //! Count tables as rows: the two kinds of key, the one order of keys
 //! (their bytes, then text before JSON), the two output orders, and the
-//! `--top` and `--min-count` cuts. Everything that sorts keys (printing,
-//! partials, `distinct`, the rows a later stage sees) sorts them here.
+//! `--top` and `--min-count` cuts. Everything that orders keys (printing,
+//! partials, `distinct`, the rows a later stage sees, the merge of sorted
+//! runs) orders them by these.
 
 use std::cmp::Ordering;
-
-use rayon::slice::ParallelSliceMut;
 
 /// A key of a count table: the bytes that print in TSV, and whether they
 /// are canonical JSON (a number, an object, ...) rather than text. JSON
@@ -73,34 +72,27 @@ impl<'a> Row<'a> {
     }
 }
 
-/// Sort `rows` into `order` and apply `--min-count` and `--top`.
-///
-/// Both orders are total (keys are distinct), so the result never depends
-/// on the order rows arrived in.
-pub(crate) fn arrange(
-    rows: &mut Vec<Row<'_>>,
+/// `--min-count` and `--top` of rows streamed in `order`: in count order
+/// the rows below the minimum are the last, so the stream ends at the
+/// first.
+pub(crate) fn cut<'a>(
+    rows: impl Iterator<Item = Row<'a>>,
     order: Order,
     top: Option<usize>,
     min_count: Option<u64>,
-    pool: &rayon::ThreadPool,
-) {
-    if let Some(min) = min_count {
-        rows.retain(|row| row.count >= min);
-    }
-    let order = match order {
+) -> impl Iterator<Item = Row<'a>> {
+    let min = min_count.unwrap_or(0);
+    rows.take_while(move |row| order == Order::Key || row.count >= min)
+        .filter(move |row| row.count >= min)
+        .take(top.unwrap_or(usize::MAX))
+}
+
+/// How rows compare in `order`.
+pub(crate) fn by_order(order: Order) -> fn(&Row<'_>, &Row<'_>) -> Ordering {
+    match order {
         Order::Count => by_count,
         Order::Key => by_key,
-    };
-    if let Some(k) = top {
-        if k == 0 {
-            rows.clear();
-        } else if k < rows.len() {
-            // Only the first k rows need sorting: select them first.
-            rows.select_nth_unstable_by(k - 1, order);
-            rows.truncate(k);
-        }
     }
-    pool.install(|| rows.par_sort_unstable_by(order));
 }
 
 fn by_count(a: &Row<'_>, b: &Row<'_>) -> Ordering {
@@ -152,19 +144,24 @@ mod tests {
     }
 
     #[test]
-    fn arrange_is_a_total_order_and_top_cuts_after_sorting() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        let table = || -> Vec<Row<'static>> {
-            vec![text(b"b", 2), text(b"a", 2), text(b"c", 5), text(b"d", 1)]
-        };
-        let mut rows = table();
-        arrange(&mut rows, Order::Count, Some(3), None, &pool);
-        assert_eq!(rows, vec![text(b"c", 5), text(b"a", 2), text(b"b", 2)]);
-        let mut rows = table();
-        arrange(&mut rows, Order::Key, None, Some(2), &pool);
-        assert_eq!(rows, vec![text(b"a", 2), text(b"b", 2), text(b"c", 5)]);
+    fn cuts_apply_the_minimum_then_the_top() {
+        let rows = || vec![text(b"c", 5), text(b"a", 2), text(b"b", 2), text(b"d", 1)];
+        let cut_rows =
+            |order, top, min| cut(rows().into_iter(), order, top, min).collect::<Vec<_>>();
+        assert_eq!(
+            cut_rows(Order::Count, Some(2), None),
+            vec![text(b"c", 5), text(b"a", 2)]
+        );
+        assert_eq!(
+            cut_rows(Order::Count, None, Some(2)),
+            vec![text(b"c", 5), text(b"a", 2), text(b"b", 2)]
+        );
+        // In key order a small count may come first: the rest still counts.
+        let by_key = vec![text(b"a", 1), text(b"b", 3), text(b"c", 2)];
+        assert_eq!(
+            cut(by_key.into_iter(), Order::Key, Some(1), Some(2)).collect::<Vec<_>>(),
+            vec![text(b"b", 3)]
+        );
+        assert!(cut_rows(Order::Count, Some(0), None).is_empty());
     }
 }

@@ -111,7 +111,11 @@ impl<'w> Chunks<'w> {
 ///
 /// # Errors
 /// Whatever the writer returns.
-pub fn write_table(out: &mut dyn Write, rows: &[Row<'_>], format: Format) -> io::Result<()> {
+pub fn write_table<'a>(
+    out: &mut dyn Write,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    format: Format,
+) -> io::Result<()> {
     let mut number = itoa::Buffer::new();
     let mut chunks = Chunks::new(out, format);
     if format == Format::Csv {
@@ -377,7 +381,7 @@ mod tests {
 
     fn render(rows: &[Row<'_>], format: Format) -> String {
         let mut out = Vec::new();
-        write_table(&mut out, rows, format).unwrap();
+        write_table(&mut out, rows.iter().copied(), format).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -39,10 +39,11 @@ pub(crate) fn print(
     let top = |len: usize| how.top.map_or(len, |k| k.min(len));
     match outcome {
         Outcome::Counts(counts) => {
-            let mut rows = counts.rows();
             let order = how.sort.unwrap_or(Order::Count);
-            table::arrange(&mut rows, order, how.top, how.min_count, pool);
-            destination.write_with(|w| format::write_table(w, &rows, format))
+            let runs = counts.into_runs(order, pool);
+            let rows = crate::counts::merge_runs(&runs, order);
+            let rows = table::cut(rows, order, how.top, how.min_count);
+            destination.write_with(|w| format::write_table(w, rows, format))
         }
         Outcome::Rows(rows) => {
             // Already in the order a later stage left them.
@@ -52,7 +53,7 @@ pub(crate) fn print(
                 .map(|(kind, key, count)| Row::new(key, *count, *kind))
                 .collect();
             rows.truncate(top(rows.len()));
-            destination.write_with(|w| format::write_table(w, &rows, format))
+            destination.write_with(|w| format::write_table(w, rows, format))
         }
         Outcome::Groups {
             rows,
@@ -62,6 +63,13 @@ pub(crate) fn print(
             let mut rows = GroupRow::in_order(rows, ordered, how.sort);
             rows.truncate(top(rows.len()));
             destination.write_with(|w| format::write_groups(w, &rows, summary, format))
+        }
+        Outcome::Distinct(keys) => {
+            let runs = keys.into_runs(Order::Key, pool);
+            let items = crate::counts::merge_runs(&runs, Order::Key)
+                .take(how.top.unwrap_or(usize::MAX))
+                .map(|row| crate::pipeline::item::Item::of_key(row.kind, row.key));
+            destination.write_with(|w| format::write_records(w, items, record_format))
         }
         Outcome::Records(records) => {
             let kept = top(records.len());

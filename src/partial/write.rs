@@ -174,10 +174,10 @@ pub fn cut_table(
     let Acc::Frequencies(counts) = acc else {
         return Err("--top and --min-count cut frequency tables; give them to rbag merge".into());
     };
-    let mut rows = counts.rows();
-    table::arrange(&mut rows, Order::Count, top, min_count, pool);
+    let runs = counts.into_runs(Order::Count, pool);
+    let rows = crate::counts::merge_runs(&runs, Order::Count);
     let mut kept = KeyCounts::default();
-    for row in &rows {
+    for row in table::cut(rows, Order::Count, top, min_count) {
         kept.add_key(row.kind, row.key, row.count);
     }
     Ok((Acc::Frequencies(kept), Some(what)))

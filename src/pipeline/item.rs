@@ -61,8 +61,13 @@ impl<'a> Item<'a> {
 
     /// The record back from its key.
     pub fn from_key(kind: KeyKind, key: &[u8]) -> Item<'static> {
+        Item::of_key(kind, key).into_owned()
+    }
+
+    /// The record back from its key, borrowing a text key.
+    pub fn of_key(kind: KeyKind, key: &'a [u8]) -> Item<'a> {
         match kind {
-            KeyKind::Text => Item::Text(Cow::Owned(key.to_vec())),
+            KeyKind::Text => Item::Text(Cow::Borrowed(key)),
             // A key is canonical JSON written by rbag: it parses back.
             KeyKind::Json => Item::value(json::parse::parse(key).unwrap_or(Value::Null)),
         }

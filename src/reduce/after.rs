@@ -13,7 +13,7 @@ use crate::pipeline::ast::{Pipeline, Reduce, Stage};
 use crate::pipeline::eval::{Dropped, StageError};
 use crate::pipeline::item::Item;
 use crate::pipeline::program::{Commands, Program};
-use crate::table::{self, KeyKind, Order};
+use crate::table::{KeyKind, Order};
 
 /// The rows a reduced bag came from, when it was a table: a later stage
 /// that only drops or reorders rows leaves a table.
@@ -33,10 +33,9 @@ fn into_bag(
     let count = |n: u64| Value::Number(Number::count(n));
     match outcome {
         Outcome::Counts(counts) => {
-            let mut rows = counts.rows();
-            table::arrange(&mut rows, sort.unwrap_or(Order::Count), None, None, pool);
-            let owned: Vec<_> = rows
-                .iter()
+            let order = sort.unwrap_or(Order::Count);
+            let runs = counts.into_runs(order, pool);
+            let owned: Vec<_> = crate::counts::merge_runs(&runs, order)
                 .map(|r| (r.kind, r.key.to_vec(), r.count))
                 .collect();
             table_bag(owned, key_value, count)
@@ -60,6 +59,10 @@ fn into_bag(
             (items, Some(RowSource::Groups(rows, summary)))
         }
         Outcome::Records(records) => (records.into_iter().map(|(_, item)| item).collect(), None),
+        Outcome::Distinct(keys) => {
+            let records = super::finish::distinct_records(keys, pool);
+            (records.into_iter().map(|(_, item)| item).collect(), None)
+        }
         Outcome::Scalar(item) => (vec![item], None),
         Outcome::Summary(value) => (vec![Item::value(value)], None),
     }

@@ -18,6 +18,9 @@ pub struct NoAnswer(pub String);
 pub enum Outcome {
     /// A frequency table, in no order yet.
     Counts(KeyCounts),
+    /// The distinct keys of `distinct`, in no order yet: their records
+    /// print in the order of keys.
+    Distinct(KeyCounts),
     /// Rows of a table in their final order.
     Rows(Vec<(KeyKind, Vec<u8>, u64)>),
     /// One value per group; `ordered` once a later stage has put them in
@@ -110,7 +113,7 @@ impl Acc {
                 }
             }
             Acc::Summary(summary) => Outcome::Summary(summary.value(reduce)?),
-            Acc::Distinct(counts) => Outcome::Records(distinct_records(&counts)),
+            Acc::Distinct(counts) => Outcome::Distinct(counts),
             Acc::TopK(kept) => Outcome::Records(ranked_records(kept, reduce)),
             Acc::Take(kept) => Outcome::Records(kept),
             Acc::Extreme(None) => {
@@ -150,12 +153,16 @@ impl Acc {
                         .collect(),
                 )
             }
-            Acc::Distinct(counts) => Value::Array(
-                distinct_records(&counts)
-                    .into_iter()
-                    .map(|(_, item)| item.to_value())
-                    .collect(),
-            ),
+            Acc::Distinct(counts) => {
+                // A group's own keys: few, sorted here.
+                let mut keys: Vec<_> = counts.iter().map(|(kind, key, _)| (kind, key)).collect();
+                keys.sort_unstable_by(|a, b| key_cmp(*a, *b));
+                Value::Array(
+                    keys.into_iter()
+                        .map(|(kind, key)| Item::from_key(kind, key).to_value())
+                        .collect(),
+                )
+            }
             Acc::TopK(kept) => Value::Array(
                 ranked_records(kept, reduce)
                     .into_iter()
@@ -195,17 +202,21 @@ impl SummaryAcc {
 
 /// `distinct`: each key once, in byte order (text before JSON when the
 /// bytes are equal).
-fn distinct_records(counts: &KeyCounts) -> Vec<(Position, Item<'static>)> {
-    let mut keys: Vec<(KeyKind, &[u8])> = counts.iter().map(|(kind, key, _)| (kind, key)).collect();
-    keys.sort_unstable_by(|a, b| key_cmp(*a, *b));
-    keys.into_iter()
+/// The records of `distinct`, in the order of keys, as a later stage
+/// takes them.
+pub fn distinct_records(
+    counts: KeyCounts,
+    pool: &rayon::ThreadPool,
+) -> Vec<(Position, Item<'static>)> {
+    let runs = counts.into_runs(Order::Key, pool);
+    crate::counts::merge_runs(&runs, Order::Key)
         .enumerate()
-        .map(|(i, (kind, key))| {
+        .map(|(i, row)| {
             let position = Position {
                 item: i as u64,
                 ..Position::default()
             };
-            (position, Item::from_key(kind, key))
+            (position, Item::from_key(row.kind, row.key))
         })
         .collect()
 }

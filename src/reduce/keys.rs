@@ -1,9 +1,9 @@
 //! Count tables of keys, text and JSON apart (a text key and a JSON key
 //! never count together): what `frequencies` and `distinct` accumulate.
 
-use crate::counts::Counts;
+use crate::counts::{Counts, Run};
 use crate::pipeline::item::Item;
-use crate::table::{KeyKind, Row};
+use crate::table::{KeyKind, Order};
 
 /// Counts of keys, text and JSON apart (they never share a key).
 #[derive(Debug, Clone, Default)]
@@ -55,14 +55,12 @@ impl KeyCounts {
         }
     }
 
-    /// A row for every key, in no particular order.
-    pub fn rows(&self) -> Vec<Row<'_>> {
-        let mut rows = Vec::with_capacity(self.len());
-        rows.extend(
-            self.iter()
-                .map(|(kind, key, count)| Row::new(key, count, kind)),
-        );
-        rows
+    /// The table as sorted runs (see [`Counts::into_runs`]), to merge
+    /// with [`crate::counts::merge_runs`].
+    pub fn into_runs(self, order: Order, pool: &rayon::ThreadPool) -> Vec<Run> {
+        let mut runs = self.text.into_runs(KeyKind::Text, order, pool);
+        runs.extend(self.json.into_runs(KeyKind::Json, order, pool));
+        runs
     }
 
     /// Every key with its kind and count, in no particular order.

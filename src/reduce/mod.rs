@@ -78,6 +78,16 @@ mod tests {
 
     fn records(pipeline: &str, items: Vec<Item<'static>>) -> Vec<String> {
         match answer(pipeline, items).unwrap() {
+            Outcome::Distinct(keys) => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap();
+                finish::distinct_records(keys, &pool)
+                    .into_iter()
+                    .map(|(_, i)| String::from_utf8(i.text().into_owned()).unwrap())
+                    .collect()
+            }
             Outcome::Records(r) => r
                 .into_iter()
                 .map(|(_, i)| String::from_utf8(i.text().into_owned()).unwrap())

@@ -15,6 +15,10 @@
 //! merge on their own (in parallel), and queues each key briefly while its
 //! slot is fetched from memory.
 
+mod runs;
+
+pub(crate) use runs::{Run, merge_runs};
+
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
@@ -22,61 +26,111 @@ use foldhash::fast::FixedState;
 /// Any fixed value works; it only has to be the same for every table.
 const SEED: u64 = 0x7262_6167_5f6b_6579;
 
-/// Keys up to this long live in the slot itself: one 16-byte comparison
-/// finds them, with no arena access and no `memcmp` call. Most words fit.
-const INLINE_MAX: usize = 15;
+/// Keys up to this long live in the slot itself: comparing three words
+/// finds them, with no arena access and no `memcmp` call. Most words,
+/// IPv4 addresses, ids and short n-grams fit.
+const INLINE_MAX: usize = 23;
 
-/// Marks a slot whose key lives in the arena.
+/// Keys up to this long take the word-counting fast path: two words read
+/// in place and one multiply to hash.
+const SHORT_MAX: usize = 15;
+
+/// Marks a slot whose key lives in the arena: no inline key is this long.
 const IN_ARENA: u8 = 0xff;
 
-/// A table slot. `key` holds either the key itself, zero-padded, with its
-/// length in the last byte, or (for longer keys) the arena offset in bytes
-/// 0..8, the length in bytes 8..15 and [`IN_ARENA`] in the last byte. A
-/// slot with a count of 0 is empty: every counted key has at least 1.
+/// A table slot: 32 bytes, two to a cache line. `key` holds either the key
+/// itself, zero-padded, with its length in the last byte, or (for longer
+/// keys) the arena offset in bytes 0..8, the key's hash in bytes 8..16,
+/// its length in bytes 16..23 and [`IN_ARENA`] in the last byte. A slot
+/// with a count of 0 is empty: every counted key has at least 1. An inline
+/// key's hash is not stored: it is three words away, and recomputing it
+/// when a table grows costs less than the memory a stored hash takes from
+/// every slot.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    hash: u64,
+pub(crate) struct Slot {
+    key: [u8; 24],
     count: u64,
-    key: [u8; 16],
 }
 
 impl Slot {
     fn arena_range(&self) -> Option<std::ops::Range<usize>> {
-        if self.key[15] != IN_ARENA {
+        if self.key[23] != IN_ARENA {
             return None;
         }
-        let mut start = [0u8; 8];
-        start.copy_from_slice(&self.key[..8]);
-        let mut len = [0u8; 8];
-        len[..7].copy_from_slice(&self.key[8..15]);
-        let start = u64::from_le_bytes(start) as usize;
-        Some(start..start + u64::from_le_bytes(len) as usize)
+        let start = word(&self.key, 0) as usize;
+        let len = (word(&self.key, 16) & LOW_56) as usize;
+        Some(start..start + len)
     }
 
     fn key<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
         match self.arena_range() {
             Some(range) => &arena[range],
-            None => &self.key[..usize::from(self.key[15])],
+            None => &self.key[..usize::from(self.key[23])],
+        }
+    }
+
+    /// The hash the slot's key was placed by.
+    fn hash(&self) -> u64 {
+        if self.key[23] == IN_ARENA {
+            word(&self.key, 8)
+        } else {
+            inline_hash(&self.key)
         }
     }
 }
 
-/// The inline form of a key of at most [`INLINE_MAX`] bytes: the bytes
-/// zero-padded, the length in the last byte. Built in registers: copying
-/// into a stack buffer and reading it back stalls store forwarding, which
-/// profiling showed costing a quarter of the counting time.
-#[cfg(test)]
-fn inline_key(key: &[u8]) -> [u8; 16] {
-    let (low, high) = inline_words(key);
-    words_key(low, high)
-}
+const LOW_56: u64 = (1 << 56) - 1;
 
+/// The little-endian word at `at` of a slot's key.
 #[inline(always)]
-fn words_key(low: u64, high: u64) -> [u8; 16] {
-    (u128::from(low) | (u128::from(high) << 64)).to_le_bytes()
+fn word(key: &[u8; 24], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&key[at..at + 8]);
+    u64::from_le_bytes(bytes)
 }
 
-/// The padded bytes of `inline_key`, as two little-endian words.
+/// The hash of an inline key: one multiply for keys of up to
+/// [`SHORT_MAX`] bytes (whose third word holds only the length), two for
+/// longer ones.
+#[inline(always)]
+fn inline_hash(key: &[u8; 24]) -> u64 {
+    let (low, middle, high) = (word(key, 0), word(key, 8), word(key, 16));
+    if key[23] as usize <= SHORT_MAX {
+        mix(low, middle | high)
+    } else {
+        mix(low, middle) ^ mix(high, 0x4528_21e6_38d0_1377)
+    }
+}
+
+/// The inline form of a key of at most [`INLINE_MAX`] bytes: the bytes
+/// zero-padded, the length in the last byte.
+#[inline(always)]
+fn inline_key(key: &[u8]) -> [u8; 24] {
+    if key.len() <= SHORT_MAX {
+        let (low, high) = inline_words(key);
+        return words_key(low, high);
+    }
+    let mut stored = [0u8; 24];
+    stored[..key.len()].copy_from_slice(key);
+    stored[23] = key.len() as u8;
+    stored
+}
+
+/// The slot key of a short key from its [`inline_words`]. Built in
+/// registers: copying into a stack buffer and reading it back stalls
+/// store forwarding, which profiling showed costing a quarter of the
+/// counting time.
+#[inline(always)]
+fn words_key(low: u64, high: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..8].copy_from_slice(&low.to_le_bytes());
+    key[8..16].copy_from_slice(&(high & LOW_56).to_le_bytes());
+    key[16..].copy_from_slice(&(high & !LOW_56).to_le_bytes());
+    key
+}
+
+/// The padded bytes of a key of at most [`SHORT_MAX`] bytes, as two
+/// little-endian words, its length in the high word's last byte.
 #[inline(always)]
 fn inline_words(key: &[u8]) -> (u64, u64) {
     let len = key.len();
@@ -88,7 +142,7 @@ fn inline_words(key: &[u8]) -> (u64, u64) {
     (low, high | ((len as u64) << 56))
 }
 
-/// [`inline_words`] of `buf[start..end]`, a key of 1 to [`INLINE_MAX`]
+/// [`inline_words`] of `buf[start..end]`, a key of 1 to [`SHORT_MAX`]
 /// bytes, read as two whole words when `buf` has 16 bytes from `start`
 /// and masked to the key's length: no branch on the length, whose
 /// mispredictions cost more than the loads (tokens are 1 to 15 bytes in no
@@ -96,7 +150,7 @@ fn inline_words(key: &[u8]) -> (u64, u64) {
 #[inline(always)]
 fn inline_words_in(buf: &[u8], start: usize, end: usize) -> (u64, u64) {
     let len = end - start;
-    debug_assert!((1..=INLINE_MAX).contains(&len));
+    debug_assert!((1..=SHORT_MAX).contains(&len));
     let Some(window) = buf.get(start..start + 16) else {
         return inline_words(&buf[start..end]);
     };
@@ -171,9 +225,8 @@ const PARTS: usize = 256;
 const PART_SHIFT: u32 = 64 - PARTS.trailing_zeros();
 
 const EMPTY: Slot = Slot {
-    hash: 0,
     count: 0,
-    key: [0; 16],
+    key: [0; 24],
 };
 
 /// How many keys wait for their slots once a table is split.
@@ -195,8 +248,8 @@ pub struct Counts {
 struct Waiting {
     hash: u64,
     count: u64,
-    /// The inline key, or empty when the key is in `long`.
-    inline: Option<[u8; 16]>,
+    /// The inline key, or `None` when the key is in `long`.
+    inline: Option<[u8; 24]>,
     long: Vec<u8>,
 }
 
@@ -257,7 +310,7 @@ impl Counts {
     pub fn add_soon_in(&mut self, buf: &[u8], start: usize, end: usize, count: u64) {
         // Tokens are never empty, but an empty key must not reach the
         // masks (a shift by 64).
-        if end - start > INLINE_MAX || start == end {
+        if end - start > SHORT_MAX || start == end {
             self.add_soon(&buf[start..end], count);
             return;
         }
@@ -271,8 +324,8 @@ impl Counts {
 
     fn add_waiting(&mut self, key: &[u8], count: u64) {
         let (hash, inline) = if key.len() <= INLINE_MAX {
-            let (low, high) = inline_words(key);
-            (mix(low, high), Some(words_key(low, high)))
+            let inline = inline_key(key);
+            (inline_hash(&inline), Some(inline))
         } else {
             (self.hasher.hash_one(key), None)
         };
@@ -280,7 +333,7 @@ impl Counts {
     }
 
     /// Queue a key: `inline`, or `long` when that is `None`.
-    fn add_waiting_key(&mut self, hash: u64, inline: Option<[u8; 16]>, long: &[u8], count: u64) {
+    fn add_waiting_key(&mut self, hash: u64, inline: Option<[u8; 24]>, long: &[u8], count: u64) {
         let table = self.table(hash);
         crate::prefetch::prefetch(&table.slots[hash as usize & (table.slots.len() - 1)]);
         if self.waiting.len() < WAITING {
@@ -354,9 +407,16 @@ impl Counts {
     /// Count `key` `count` (at least 1) times.
     #[inline(always)]
     pub fn add_count(&mut self, key: &[u8], count: u64) {
-        if key.len() <= INLINE_MAX {
+        if key.len() <= SHORT_MAX {
             let (low, high) = inline_words(key);
             self.add_words(low, high, count);
+            return;
+        }
+        if key.len() <= INLINE_MAX {
+            let inline = inline_key(key);
+            let hash = inline_hash(&inline);
+            let inserted = self.table(hash).add_inline(hash, inline, count);
+            self.split_if_large(inserted);
             return;
         }
         let hash = self.hasher.hash_one(key);
@@ -406,10 +466,11 @@ impl Counts {
             .max(INITIAL_SLOTS);
         self.parts = (0..PARTS).map(|_| Table::with_slots(share)).collect();
         for slot in whole.slots.iter().filter(|s| s.count != 0) {
-            let table = &mut self.parts[(slot.hash >> PART_SHIFT) as usize];
+            let hash = slot.hash();
+            let table = &mut self.parts[(hash >> PART_SHIFT) as usize];
             match slot.arena_range() {
-                None => table.add_inline(slot.hash, slot.key, slot.count),
-                Some(range) => table.add_long(slot.hash, &whole.arena[range], slot.count),
+                None => table.add_inline(hash, slot.key, slot.count),
+                Some(range) => table.add_long(hash, &whole.arena[range], slot.count),
             };
         }
     }
@@ -527,7 +588,7 @@ impl Table {
     /// Count an inline key `count` (at least 1) times; the hot path of word
     /// counting. True when the key is new.
     #[inline(always)]
-    fn add_inline(&mut self, hash: u64, key: [u8; 16], count: u64) -> bool {
+    fn add_inline(&mut self, hash: u64, key: [u8; 24], count: u64) -> bool {
         // Counts cannot overflow a u64 in practice (that many tokens would
         // take centuries to read; `rbag merge` bounds what it reads), so
         // plain addition is fine.
@@ -546,7 +607,7 @@ impl Table {
             }
             at = (at + 1) & mask;
         }
-        self.insert_at(at, Slot { hash, count, key });
+        self.insert_at(at, Slot { count, key });
         true
     }
 
@@ -559,25 +620,22 @@ impl Table {
             if slot.count == 0 {
                 break;
             }
-            if slot.hash == hash && slot.arena_range().is_some_and(|r| &self.arena[r] == key) {
+            if slot.key[23] == IN_ARENA
+                && word(&slot.key, 8) == hash
+                && slot.arena_range().is_some_and(|r| &self.arena[r] == key)
+            {
                 self.slots[at].count += count;
                 return false;
             }
             at = (at + 1) & mask;
         }
-        let mut stored = [0u8; 16];
+        let mut stored = [0u8; 24];
         stored[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
-        stored[8..15].copy_from_slice(&(key.len() as u64).to_le_bytes()[..7]);
-        stored[15] = IN_ARENA;
+        stored[8..16].copy_from_slice(&hash.to_le_bytes());
+        stored[16..23].copy_from_slice(&(key.len() as u64).to_le_bytes()[..7]);
+        stored[23] = IN_ARENA;
         self.arena.extend_from_slice(key);
-        self.insert_at(
-            at,
-            Slot {
-                hash,
-                count,
-                key: stored,
-            },
-        );
+        self.insert_at(at, Slot { count, key: stored });
         true
     }
 
@@ -595,7 +653,7 @@ impl Table {
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
         let mask = size - 1;
         for slot in old.into_iter().filter(|s| s.count != 0) {
-            let mut at = slot.hash as usize & mask;
+            let mut at = slot.hash() as usize & mask;
             while self.slots[at].count != 0 {
                 at = (at + 1) & mask;
             }
@@ -618,8 +676,8 @@ impl Table {
         }
         for slot in other.slots.iter().filter(|s| s.count != 0) {
             match slot.arena_range() {
-                None => self.add_inline(slot.hash, slot.key, slot.count),
-                Some(range) => self.add_long(slot.hash, &other.arena[range], slot.count),
+                None => self.add_inline(slot.hash(), slot.key, slot.count),
+                Some(range) => self.add_long(slot.hash(), &other.arena[range], slot.count),
             };
         }
         self
@@ -674,6 +732,7 @@ mod tests {
             prop_oneof![
                 proptest::collection::vec(0u8..4, 0..4),
                 proptest::collection::vec(0u8..2, 14..18),
+                proptest::collection::vec(0u8..2, 22..26),
                 proptest::collection::vec(any::<u8>(), 0..40),
             ],
             0..60,
@@ -690,17 +749,19 @@ mod tests {
 
         #[test]
         fn inline_keys_are_the_padded_bytes(key in proptest::collection::vec(any::<u8>(), 0..=INLINE_MAX)) {
-            let mut expected = [0u8; 16];
+            let mut expected = [0u8; 24];
             expected[..key.len()].copy_from_slice(&key);
-            expected[15] = key.len() as u8;
+            expected[23] = key.len() as u8;
             prop_assert_eq!(inline_key(&key), expected);
+            let slot = Slot { key: expected, count: 1 };
+            prop_assert_eq!(slot.key(&[]), &key[..]);
         }
 
         #[test]
         fn keys_read_in_place_are_the_keys_read_alone(
             buf in proptest::collection::vec(any::<u8>(), 1..48),
             start in any::<prop::sample::Index>(),
-            len in 1..=INLINE_MAX,
+            len in 1..=SHORT_MAX,
         ) {
             let start = start.index(buf.len());
             let end = (start + len).min(buf.len());
