@@ -308,38 +308,45 @@ fn run_pipelines(item: Item<'_>) {
 /// are read, merged and finished, or refused with a line number; never a
 /// panic. Rows that do read write back as the same rows.
 pub fn merge_input(data: &[u8]) {
+    use crate::partial::PartialReader;
     let _ = crate::partial::read_table(&mut &data[..], &crate::partial::Tally::default());
-    let Ok(Ok(Some(parts))) = crate::partial::read_parts(&mut &data[..]) else {
-        return;
-    };
-    for part in parts {
-        let kind = if part.header.input == "json" {
+    let reader = |bytes: Vec<u8>| PartialReader::new(Box::new(std::io::Cursor::new(bytes)));
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    let mut partials = reader(data.to_vec());
+    // Partial after partial, while each reads; one that does not leaves
+    // the stream mid-way, so the rest is not read.
+    while let Ok(Some(header)) = partials.next_header() {
+        let kind = if header.input == "json" {
             InputKind::Json
         } else {
             InputKind::Text
         };
-        let Ok(pipeline) = parse_pipeline(&part.header.pipeline, kind) else {
-            continue;
+        let Ok(pipeline) = parse_pipeline(&header.pipeline, kind) else {
+            return;
         };
         // One tally for the part and its copy read back: a merge of the
         // two is then exact, or the second read is refused.
         let tally = crate::partial::Tally::default();
-        let mut rows = crate::partial::Rows::new(&part.rows, part.first_line, 0, &tally);
+        let mut rows = partials.rows(0, &tally);
         let Some(reduction) = pipeline.reduce else {
-            let _ = crate::partial::read_records(&mut rows);
+            if crate::partial::read_records(&mut rows).is_err() {
+                return;
+            }
             continue;
         };
         let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
-        let Ok(acc) = crate::partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped())
+        let Ok(acc) =
+            crate::partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped(), None)
+                .and_then(|acc| rows.finish().map(|()| acc))
         else {
-            continue;
+            return;
         };
+        let taken = rows.lines();
         let mut written = Vec::new();
         crate::partial::write_acc(&acc, &reducer.reduce, &mut written);
         // The reader accepts exactly what the writer writes: the rows it
         // accepted are the rows it would write.
-        let original: Vec<u8> = part
-            .rows
+        let original: Vec<u8> = lines[(taken.start - 1) as usize..(taken.end - 1) as usize]
             .iter()
             .flat_map(|r| r.iter().copied().chain([b'\n']))
             .collect();
@@ -348,15 +355,21 @@ pub fn merge_input(data: &[u8]) {
             String::from_utf8_lossy(&original),
             "accepted rows that rbag does not write"
         );
-        let lines: Vec<Vec<u8>> = written
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut copy = Vec::new();
+        header.write(&mut copy);
+        copy.extend_from_slice(&written);
+        let count = written.iter().filter(|&&b| b == b'\n').count();
+        copy.extend_from_slice(format!("end\t{count}\n").as_bytes());
+        let mut again_reader = reader(copy);
+        let Ok(Some(_)) = again_reader.next_header() else {
+            panic!("what rbag writes, rbag reads: its header");
+        };
+        let mut again_rows = again_reader.rows(0, &tally);
         let again = match crate::partial::read_acc(
-            &mut crate::partial::Rows::new(&lines, 1, 0, &tally),
+            &mut again_rows,
             &reducer.reduce,
             reducer.is_grouped(),
+            None,
         ) {
             Ok(again) => again,
             Err((_, message)) if message.contains("too many to merge") => continue,

@@ -1,7 +1,8 @@
 //! Executing a merge plan: read every partial (and plain `key<TAB>count`
-//! table) whole, in the order given, check that they are of one job and
-//! none was cut, and merge their states exactly into what one run over all
-//! their input would have held. Order matters to `take`, to the ties of
+//! table) in the order given, a row at a time, check that they are of one
+//! job and none was cut, and merge their states exactly into what one run
+//! over all their input would have held: a frequency table holds one row
+//! per distinct key, whatever the number of partials. Order matters to `take`, to the ties of
 //! `topk`, and to records of a pipeline without a reduction, which come
 //! out part after part.
 
@@ -12,14 +13,15 @@ use super::finish::finish;
 use crate::error::Error;
 use crate::input::Source;
 use crate::output::{self, Destination};
-use crate::partial::{self, Header, Part, Rows, Tally};
+use crate::partial::{self, Header, PartialReader, Tally};
 use crate::pipeline::ast::InputKind;
 use crate::plan::{Input, Output, check_output, names_its_job, streams};
 use crate::reduce::{Acc, KeyCounts, Outcome, Reducer};
 
-/// One input of a merge: a partial's parts, or a plain table's counts.
+/// One input of a merge: a stream of partials (its first header read),
+/// or a plain table's counts.
 enum Piece {
-    Parts(Vec<Part>),
+    Partials(PartialReader, Header),
     Table(KeyCounts),
 }
 
@@ -39,7 +41,7 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
 
     // The job is the first partial's; plain tables are frequency tables.
     let first = pieces.iter().find_map(|(name, piece)| match piece {
-        Piece::Parts(parts) => Some((name.clone(), parts[0].header.clone())),
+        Piece::Partials(_, header) => Some((name.clone(), header.clone())),
         Piece::Table(_) => None,
     });
     let (first_name, header) = first.unwrap_or_else(|| {
@@ -74,11 +76,8 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
     });
     for (name, piece) in &pieces {
         match piece {
-            Piece::Parts(parts) => {
-                for part in parts {
-                    check_mergeable(name, &part.header, &first_name, &header)?;
-                }
-            }
+            // Later partials of a stream are checked as they come.
+            Piece::Partials(_, first) => check_mergeable(name, first, &first_name, &header)?,
             Piece::Table(_) if !table => {
                 return Err(Error::Merge(format!(
                     "{name}: a plain key<TAB>count table merges only with frequency tables, and {first_name} holds '{}'",
@@ -91,23 +90,21 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
     // What the partials hold is known now: the output options must fit it.
     check_output(output, reduction)?;
     let pool = crate::threads::pool(threads)?;
-    let parts = pieces.into_iter().flat_map(|(name, piece)| match piece {
-        Piece::Parts(parts) => parts
-            .into_iter()
-            .map(|p| (name.clone(), Ok(p)))
-            .collect::<Vec<_>>(),
-        Piece::Table(counts) => vec![(name, Err(counts))],
-    });
+    let mut each = |f: &mut dyn FnMut(&str, Read<'_>) -> Result<(), Error>| {
+        each_read(std::mem::take(&mut pieces), &first_name, &header, &tally, f)
+    };
 
     if let Some(limit) = streams(reduction) {
         // Records: part after part, in the order given.
         let mut records = Vec::new();
-        for (index, (name, part)) in parts.enumerate() {
-            let Ok(part) = part else { continue };
-            let mut rows = Rows::new(&part.rows, part.first_line, index as u32, &tally);
+        each(&mut |name, read| {
+            let Read::Partial(mut rows) = read else {
+                return Ok(());
+            };
             records
-                .extend(partial::read_records(&mut rows).map_err(|(line, m)| bad(&name, line, m))?);
-        }
+                .extend(partial::read_records(&mut rows).map_err(|(line, m)| bad(name, line, m))?);
+            Ok(())
+        })?;
         if let Some(limit) = limit {
             records.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
@@ -131,26 +128,35 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
     let reduction = reduction.expect("not streaming: a reduction");
     let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
     let mut merged: Option<Acc> = None;
-    for (index, (name, part)) in parts.enumerate() {
-        let acc = match part {
-            Ok(part) => {
-                let mut rows = Rows::new(&part.rows, part.first_line, index as u32, &tally);
-                let acc = partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped())
-                    .map_err(|(line, m)| bad(&name, line, m))?;
-                if !rows.done() {
-                    return Err(bad(&name, part.first_line, "rows left over".into()));
-                }
-                acc
+    each(&mut |name, read| {
+        let acc = match read {
+            Read::Partial(mut rows) => {
+                // A table or set of keys is read into the merged one.
+                let into = match merged.take() {
+                    Some(acc @ (Acc::Frequencies(_) | Acc::Distinct(_)))
+                        if !reducer.is_grouped() =>
+                    {
+                        Some(acc)
+                    }
+                    other => {
+                        merged = other;
+                        None
+                    }
+                };
+                partial::read_acc(&mut rows, &reducer.reduce, reducer.is_grouped(), into)
+                    .and_then(|acc| rows.finish().map(|()| acc))
+                    .map_err(|(line, m)| bad(name, line, m))?
             }
-            Err(counts) => Acc::Frequencies(counts),
+            Read::Table(counts) => Acc::Frequencies(counts),
         };
-        merged = Some(match merged {
+        merged = Some(match merged.take() {
             Some(sum) => sum
                 .merge(acc, &reducer.reduce)
                 .map_err(|e| Error::Merge(format!("{name}: {}", e.0)))?,
             None => acc,
         });
-    }
+        Ok(())
+    })?;
     let acc = merged.unwrap_or_else(|| reducer.new_acc());
     let terminator = header.terminator;
     finish(
@@ -162,6 +168,50 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
         terminator,
         &pool,
     )?;
+    Ok(())
+}
+
+/// One thing a merge reads: the rows of a partial, or a table's counts.
+enum Read<'a> {
+    Partial(partial::Rows<'a>),
+    Table(KeyCounts),
+}
+
+/// Give `f` every partial of every input, in order (each numbered by its
+/// place among them, for the positions of its records), and each table;
+/// a stream's partials after its first are checked against the job's
+/// `header` as they come.
+fn each_read(
+    pieces: Vec<(String, Piece)>,
+    first_name: &str,
+    header: &Header,
+    tally: &Tally,
+    f: &mut dyn FnMut(&str, Read<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut index = 0u32;
+    for (name, piece) in pieces {
+        let (mut reader, first) = match piece {
+            Piece::Table(counts) => {
+                f(&name, Read::Table(counts))?;
+                continue;
+            }
+            Piece::Partials(reader, first) => (reader, first),
+        };
+        let mut next = Some(first);
+        loop {
+            let this = match next.take() {
+                Some(this) => this,
+                None => match reader.next_header() {
+                    Ok(Some(this)) => this,
+                    Ok(None) => break,
+                    Err((line, m)) => return Err(bad(&name, line, m)),
+                },
+            };
+            check_mergeable(&name, &this, first_name, header)?;
+            f(&name, Read::Partial(reader.rows(index, tally)))?;
+            index += 1;
+        }
+    }
     Ok(())
 }
 
@@ -234,8 +284,9 @@ fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
     }
     let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
     if head.starts_with(partial::MAGIC.as_bytes()) {
-        return match partial::read_parts(&mut reader).map_err(|e| Error::io(name.clone(), e))? {
-            Ok(Some(parts)) => Ok(Piece::Parts(parts)),
+        let mut reader = PartialReader::new(reader);
+        return match reader.next_header() {
+            Ok(Some(header)) => Ok(Piece::Partials(reader, header)),
             Ok(None) => Err(bad(&name, 1, "not a partial".into())),
             Err((line, message)) => Err(bad(&name, line, message)),
         };

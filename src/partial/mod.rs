@@ -23,7 +23,7 @@
 mod read;
 mod write;
 
-pub(crate) use read::{Part, Rows, Tally, read_acc, read_parts, read_records, read_table};
+pub(crate) use read::{PartialReader, Rows, Tally, read_acc, read_records, read_table};
 pub(crate) use write::{cut_table, write_acc, write_partial, write_record};
 
 use crate::json::Value;
@@ -140,10 +140,11 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::ast::InputKind;
+    use crate::pipeline::ast::{InputKind, Reduce};
     use crate::pipeline::item::Item;
     use crate::pipeline::parse::parse;
     use crate::reduce::{Position, Reducer};
+    use read::Bad;
     use std::borrow::Cow;
 
     fn json(s: &str) -> Item<'static> {
@@ -171,14 +172,22 @@ mod tests {
         }
         let mut rows = Vec::new();
         write_acc(&acc, &reducer.reduce, &mut rows);
-        let lines: Vec<Vec<u8>> = rows
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let header = Header {
+            plan: "p".into(),
+            pipeline: pipeline.into(),
+            input: "json".into(),
+            terminator: b'\n',
+            cut: None,
+        };
+        let mut partial = Vec::new();
+        write_partial(&mut partial, &header, &rows).unwrap();
         let tally = Tally::default();
-        let mut reader = Rows::new(&lines, 2, 0, &tally);
-        let back = read_acc(&mut reader, &reducer.reduce, reducer.is_grouped()).unwrap();
+        let mut reader = PartialReader::new(Box::new(std::io::Cursor::new(partial)));
+        assert_eq!(reader.next_header(), Ok(Some(header)));
+        let mut part = reader.rows(0, &tally);
+        let back = read_acc(&mut part, &reducer.reduce, reducer.is_grouped(), None).unwrap();
+        part.finish().unwrap();
+        assert_eq!(reader.next_header(), Ok(None), "one partial");
         let mut again = Vec::new();
         write_acc(&back, &reducer.reduce, &mut again);
         assert_eq!(
@@ -284,26 +293,31 @@ mod tests {
     #[test]
     fn a_partial_cut_short_is_refused() {
         let text = b"rbag-partial\t1\t{\"cut\":null,\"input\":\"text\",\"pipeline\":\"count\",\"plan\":\"p\",\"terminator\":\"\\n\"}\ncount\t3\n";
-        let got = read_parts(&mut &text[..]).unwrap();
+        // The count row read, then the end of the stream, or an end line.
+        let read = |bytes: &[u8]| -> Result<(), Bad> {
+            let mut reader = PartialReader::new(Box::new(std::io::Cursor::new(bytes.to_vec())));
+            reader.next_header()?.expect("a header");
+            let tally = Tally::default();
+            let mut rows = reader.rows(0, &tally);
+            read_acc(&mut rows, &Reduce::Count, false, None)?;
+            rows.finish()?;
+            assert_eq!(reader.next_header()?, None);
+            Ok(())
+        };
         assert_eq!(
-            got.err(),
-            Some((
+            read(text),
+            Err((
                 3,
                 "the partial ends before its 'end' line (was it cut short?)".into()
             ))
         );
         let wrong = [&text[..], b"end\t2\n"].concat();
-        assert!(read_parts(&mut &wrong[..]).unwrap().is_err());
+        assert!(read(&wrong).unwrap_err().1.contains("says 2 rows, but 1"));
         let right = [&text[..], b"end\t1\n"].concat();
-        assert_eq!(
-            read_parts(&mut &right[..]).unwrap().unwrap().unwrap().len(),
-            1
-        );
-        assert!(
-            read_parts(&mut &b"the\t3\n"[..])
-                .unwrap()
-                .unwrap()
-                .is_none()
-        );
+        assert_eq!(read(&right), Ok(()));
+        let unended = [&text[..], b"end\t1"].concat();
+        assert!(read(&unended).unwrap_err().1.contains("no newline"));
+        let mut not_one = PartialReader::new(Box::new(std::io::Cursor::new(b"the\t3\n".to_vec())));
+        assert_eq!(not_one.next_header(), Err((1, "not a partial".into())));
     }
 }

@@ -48,32 +48,104 @@ impl Tally {
     }
 }
 
-/// The rows of a partial, read one at a time.
-pub struct Rows<'a> {
-    lines: &'a [Vec<u8>],
-    /// The counts read so far by the whole merge.
-    tally: &'a Tally,
-    /// Index of the next row in `lines`.
-    next: usize,
-    /// Line number of `lines[0]`.
-    first_line: u64,
-    /// Where records of this partial come from, for their positions.
-    part: u32,
+/// A stream of partials (several may follow one another, as `cat
+/// a.partial b.partial` makes), read a line at a time: a merge holds the
+/// state it builds, never the rows it reads.
+pub struct PartialReader {
+    input: Box<dyn BufRead + Send>,
+    /// The line last read, without its newline.
+    line: Vec<u8>,
+    /// How many lines have been read.
+    line_number: u64,
 }
 
-impl<'a> Rows<'a> {
-    /// The rows of a partial starting at line `first_line`; `part` is the
-    /// partial's place among those merged.
-    pub fn new(lines: &'a [Vec<u8>], first_line: u64, part: u32, tally: &'a Tally) -> Rows<'a> {
+impl PartialReader {
+    pub fn new(input: Box<dyn BufRead + Send>) -> PartialReader {
+        PartialReader {
+            input,
+            line: Vec::new(),
+            line_number: 0,
+        }
+    }
+
+    /// Read the next line into `line`: whether it ended in a newline, or
+    /// `None` at the end of the stream.
+    fn read_line(&mut self) -> Result<Option<bool>, Bad> {
+        self.line.clear();
+        match self.input.read_until(b'\n', &mut self.line) {
+            Ok(0) => Ok(None),
+            Ok(_) => {
+                self.line_number += 1;
+                let had_newline = self.line.last() == Some(&b'\n');
+                if had_newline {
+                    self.line.pop();
+                }
+                Ok(Some(had_newline))
+            }
+            Err(e) => Err((
+                self.line_number + 1,
+                format!("cannot read: {}", crate::error::io_message(&e)),
+            )),
+        }
+    }
+
+    /// The header of the next partial; `None` at the end of the stream.
+    ///
+    /// # Errors
+    /// A stream that is not a partial, or a malformed header.
+    pub fn next_header(&mut self) -> Result<Option<Header>, Bad> {
+        if self.read_line()?.is_none() {
+            return Ok(None);
+        }
+        if self.line_number == 1 && !self.line.starts_with(MAGIC.as_bytes()) {
+            return Err((1, "not a partial".into()));
+        }
+        Header::read(&self.line)
+            .map(Some)
+            .map_err(|message| (self.line_number, message))
+    }
+
+    /// The rows of the partial whose header was just read, up to its
+    /// `end` line; `part` is the partial's place among those merged.
+    pub fn rows<'a>(&'a mut self, part: u32, tally: &'a Tally) -> Rows<'a> {
+        let first_line = self.line_number + 1;
         Rows {
-            lines,
+            reader: self,
             tally,
             next: 0,
             first_line,
             part,
+            ahead: Ahead::Unread,
         }
     }
+}
 
+/// What the line after the last row taken is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ahead {
+    /// Not read yet.
+    Unread,
+    /// A row, in the reader's `line`.
+    Row,
+    /// The partial's `end` line, checked.
+    End,
+}
+
+/// The rows of one partial, read one at a time.
+pub struct Rows<'a> {
+    reader: &'a mut PartialReader,
+    /// The counts read so far by the whole merge.
+    tally: &'a Tally,
+    /// How many rows have been taken.
+    next: usize,
+    /// Line number of the first row.
+    first_line: u64,
+    /// Where records of this partial come from, for their positions.
+    part: u32,
+    ahead: Ahead,
+}
+
+impl Rows<'_> {
     /// The line of the row last taken (errors are about it).
     fn line(&self) -> u64 {
         (self.first_line + self.next as u64).saturating_sub(1)
@@ -83,33 +155,101 @@ impl<'a> Rows<'a> {
         Err((self.line(), message.into()))
     }
 
-    fn peek(&self) -> Option<&'a [u8]> {
-        self.lines.get(self.next).map(Vec::as_slice)
+    /// The next row, without taking it; `None` at the partial's end.
+    fn peek(&mut self) -> Result<Option<&[u8]>, Bad> {
+        if self.ahead == Ahead::Unread {
+            self.read_ahead()?;
+        }
+        Ok((self.ahead == Ahead::Row).then_some(self.reader.line.as_slice()))
+    }
+
+    fn read_ahead(&mut self) -> Result<(), Bad> {
+        let Some(had_newline) = self.reader.read_line()? else {
+            return Err((
+                self.reader.line_number + 1,
+                "the partial ends before its 'end' line (was it cut short?)".into(),
+            ));
+        };
+        let line = &self.reader.line;
+        let Some(count) = line.strip_prefix(b"end\t") else {
+            if !had_newline {
+                // The stream's last line, and a row: the rest is missing.
+                return Err((
+                    self.reader.line_number + 1,
+                    "the partial ends before its 'end' line (was it cut short?)".into(),
+                ));
+            }
+            self.ahead = Ahead::Row;
+            return Ok(());
+        };
+        let at = self.reader.line_number;
+        if !had_newline {
+            return Err((
+                at,
+                "the partial's last line has no newline, and rbag ends it with one (was it cut short or edited?)".into(),
+            ));
+        }
+        let said = std::str::from_utf8(count)
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok());
+        if said != Some(self.next) {
+            return Err((
+                at,
+                format!(
+                    "the partial's last line says {} rows, but {} came before it (was it cut short or edited?)",
+                    String::from_utf8_lossy(count),
+                    self.next
+                ),
+            ));
+        }
+        self.ahead = Ahead::End;
+        Ok(())
+    }
+
+    /// Take the row [`Rows::peek`] saw.
+    fn skip(&mut self) {
+        debug_assert_eq!(self.ahead, Ahead::Row);
+        self.ahead = Ahead::Unread;
+        self.next += 1;
     }
 
     /// The fields of the next row, unescaped.
     fn take(&mut self) -> Result<Option<Vec<Vec<u8>>>, Bad> {
-        let Some(line) = self.peek() else {
+        let Some(line) = self.peek()? else {
             return Ok(None);
         };
-        self.next += 1;
-        if memchr::memchr(b'\r', line).is_some() {
+        let carriage_return = memchr::memchr(b'\r', line).is_some();
+        let fields: Result<Vec<Vec<u8>>, _> =
+            line.split(|&b| b == b'\t').map(tsv::read_field).collect();
+        self.skip();
+        if carriage_return {
             // rbag writes a carriage return as \r: a raw one is an edit
             // (or a file whose line ends became CRLF).
             return self.bad(
                 "a carriage return in a row (rbag writes it as \\r; were the line ends made CRLF?)",
             );
         }
-        let mut fields = Vec::new();
-        for field in line.split(|&b| b == b'\t') {
-            match tsv::read_field(field) {
-                Ok(f) => fields.push(f),
-                Err(_) => {
-                    return self.bad("a bad escape (a backslash not followed by \\, t, n or r)");
-                }
-            }
+        match fields {
+            Ok(fields) => Ok(Some(fields)),
+            Err(_) => self.bad("a bad escape (a backslash not followed by \\, t, n or r)"),
         }
-        Ok(Some(fields))
+    }
+
+    /// The line numbers of the rows taken.
+    #[cfg(feature = "fuzzing")]
+    pub fn lines(&self) -> std::ops::Range<u64> {
+        self.first_line..self.first_line + self.next as u64
+    }
+
+    /// Every row was taken: the partial's `end` line is next.
+    ///
+    /// # Errors
+    /// A row left over, or a partial cut short.
+    pub fn finish(&mut self) -> Result<(), Bad> {
+        if self.peek()?.is_some() {
+            return Err((self.line() + 1, "rows left over".into()));
+        }
+        Ok(())
     }
 
     /// A count read from this row, spent from the merge's tally.
@@ -135,11 +275,6 @@ impl<'a> Rows<'a> {
             block: 0,
             item: self.next as u64,
         }
-    }
-
-    /// Whether every row was read.
-    pub fn done(&self) -> bool {
-        self.next >= self.lines.len()
     }
 }
 
@@ -279,11 +414,18 @@ fn read_sum(fields: &[Vec<u8>], squares: bool, rows: &Rows<'_>) -> Result<ExactS
 }
 
 /// Read a reduction's state from its rows (up to the end of `rows`, or of
-/// a group).
+/// a group). A frequency table or set of keys is read `into` the state
+/// given, so that a merge holds one row per distinct key and never a
+/// second table.
 ///
 /// # Errors
 /// A malformed row, with its line number.
-pub fn read_acc(rows: &mut Rows<'_>, reduce: &Reduce, grouped: bool) -> Result<Acc, Bad> {
+pub fn read_acc(
+    rows: &mut Rows<'_>,
+    reduce: &Reduce,
+    grouped: bool,
+    into: Option<Acc>,
+) -> Result<Acc, Bad> {
     if grouped {
         let mut groups = Groups::default();
         let mut previous = None;
@@ -302,23 +444,31 @@ pub fn read_acc(rows: &mut Rows<'_>, reduce: &Reduce, grouped: bool) -> Result<A
         }
         return Ok(Acc::Group(groups));
     }
-    read_plain(rows, reduce, false)
+    read_plain(rows, reduce, false, into)
 }
 
 fn read_acc_until_group_end(rows: &mut Rows<'_>, reduce: &Reduce) -> Result<Acc, Bad> {
-    read_plain(rows, reduce, true)
+    read_plain(rows, reduce, true, None)
 }
 
 /// The state of a reduction that is not grouped; with `in_group`, up to
 /// the `end-group` row (which is consumed).
-fn read_plain(rows: &mut Rows<'_>, reduce: &Reduce, in_group: bool) -> Result<Acc, Bad> {
-    let mut acc = Acc::new(reduce);
+fn read_plain(
+    rows: &mut Rows<'_>,
+    reduce: &Reduce,
+    in_group: bool,
+    into: Option<Acc>,
+) -> Result<Acc, Bad> {
+    let mut acc = match into {
+        Some(acc @ (Acc::Frequencies(_) | Acc::Distinct(_))) => acc,
+        _ => Acc::new(reduce),
+    };
     let mut previous = None;
     let mut taken = 0u64;
     let first_row = rows.next;
     loop {
-        if in_group && rows.peek() == Some(b"end-group".as_slice()) {
-            rows.next += 1;
+        if in_group && rows.peek()? == Some(b"end-group".as_slice()) {
+            rows.skip();
             return complete(acc, rows, taken, first_row, reduce);
         }
         let position = rows.position();
@@ -497,89 +647,6 @@ pub fn read_records(rows: &mut Rows<'_>) -> Result<Vec<(Position, Item<'static>)
         };
         records.push((position, read_item(kind, data.clone(), rows)?));
     }
-}
-
-/// One partial read from a stream: its header, its rows (undecoded), and
-/// the line number of its first row.
-pub struct Part {
-    pub header: Header,
-    pub rows: Vec<Vec<u8>>,
-    pub first_line: u64,
-}
-
-/// Read every partial in `input` (several may follow each other, as
-/// `cat a.partial b.partial` makes). A stream that does not start like a
-/// partial is `Ok(None)`: the caller reads it as a plain table.
-///
-/// # Errors
-/// I/O errors, and malformed partials with their line numbers.
-pub fn read_parts(input: &mut dyn BufRead) -> io::Result<Result<Option<Vec<Part>>, Bad>> {
-    let mut parts = Vec::new();
-    let mut line_number = 0u64;
-    let mut line = Vec::new();
-    let mut current: Option<Part> = None;
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        line_number += 1;
-        let had_newline = line.last() == Some(&b'\n');
-        if had_newline {
-            line.pop();
-        }
-        match current.as_mut() {
-            None => {
-                if line_number == 1 && !line.starts_with(MAGIC.as_bytes()) {
-                    return Ok(Ok(None));
-                }
-                let header = match Header::read(&line) {
-                    Ok(header) => header,
-                    Err(message) => return Ok(Err((line_number, message))),
-                };
-                current = Some(Part {
-                    header,
-                    rows: Vec::new(),
-                    first_line: line_number + 1,
-                });
-            }
-            Some(part) => {
-                if let Some(count) = line.strip_prefix(b"end\t") {
-                    let count = std::str::from_utf8(count)
-                        .ok()
-                        .and_then(|c| c.parse::<usize>().ok());
-                    if !had_newline {
-                        return Ok(Err((
-                            line_number,
-                            "the partial's last line has no newline, and rbag ends it with one (was it cut short or edited?)".into(),
-                        )));
-                    }
-                    if count != Some(part.rows.len()) {
-                        return Ok(Err((
-                            line_number,
-                            format!(
-                                "the partial's last line says {} rows, but {} came before it (was it cut short or edited?)",
-                                String::from_utf8_lossy(&line[4..]),
-                                part.rows.len()
-                            ),
-                        )));
-                    }
-                    parts.push(current.take().expect("matched Some"));
-                } else {
-                    part.rows.push(line.clone());
-                }
-            }
-        }
-    }
-    if current.is_some() || parts.is_empty() {
-        let message = if parts.is_empty() && current.is_none() {
-            "empty: not a partial and not a table"
-        } else {
-            "the partial ends before its 'end' line (was it cut short?)"
-        };
-        return Ok(Err((line_number + 1, message.into())));
-    }
-    Ok(Ok(Some(parts)))
 }
 
 /// The frequency counts of a plain `key<TAB>count` table written by rbag
