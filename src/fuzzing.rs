@@ -427,6 +427,7 @@ fn assert_possible(outcome: &Outcome, reduce: &Reduce) {
         Outcome::Scalar(item) => check(&item.to_value()),
         Outcome::Summary(value) => check(value),
         Outcome::Groups { rows, .. } => rows.iter().for_each(|row| check(&row.value)),
+        Outcome::GroupTable { values, .. } => values.iter().for_each(check),
         _ => {}
     }
 }

@@ -424,6 +424,23 @@ impl Counts {
         self.split_if_large(inserted);
     }
 
+    /// The number stored for `key`, storing `value` (at least 1) first
+    /// when the key is new: the table as an index from keys to numbers
+    /// (a group's state, by its place in a list).
+    pub fn entry(&mut self, key: &[u8], value: u64) -> u64 {
+        self.settle();
+        let (stored, inserted) = if key.len() <= INLINE_MAX {
+            let inline = inline_key(key);
+            let hash = inline_hash(&inline);
+            self.table(hash).entry(hash, inline, None, value)
+        } else {
+            let hash = self.hasher.hash_one(key);
+            self.table(hash).entry(hash, [0; 24], Some(key), value)
+        };
+        self.split_if_large(inserted);
+        stored
+    }
+
     /// Count the short key whose [`inline_words`] are `low` and `high`.
     #[inline(always)]
     fn add_words(&mut self, low: u64, high: u64, count: u64) {
@@ -611,6 +628,68 @@ impl Table {
         true
     }
 
+    /// The value of the key `inline` (or `long`, when given), or `value`
+    /// stored for it when it is new; and whether it was.
+    fn entry(
+        &mut self,
+        hash: u64,
+        inline: [u8; 24],
+        long: Option<&[u8]>,
+        value: u64,
+    ) -> (u64, bool) {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = &self.slots[at];
+            if slot.count == 0 {
+                break;
+            }
+            let found = match long {
+                None => slot.key == inline,
+                Some(key) => {
+                    slot.key[23] == IN_ARENA
+                        && word(&slot.key, 8) == hash
+                        && slot.arena_range().is_some_and(|r| &self.arena[r] == key)
+                }
+            };
+            if found {
+                return (slot.count, false);
+            }
+            at = (at + 1) & mask;
+        }
+        match long {
+            None => self.insert_at(
+                at,
+                Slot {
+                    count: value,
+                    key: inline,
+                },
+            ),
+            Some(key) => {
+                let stored = self.store_long(hash, key);
+                self.insert_at(
+                    at,
+                    Slot {
+                        count: value,
+                        key: stored,
+                    },
+                );
+            }
+        }
+        (value, true)
+    }
+
+    /// Copy a long key into the arena; the slot key that refers to it.
+    fn store_long(&mut self, hash: u64, key: &[u8]) -> [u8; 24] {
+        let mut stored = [0u8; 24];
+        stored[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
+        stored[8..16].copy_from_slice(&hash.to_le_bytes());
+        stored[16..23].copy_from_slice(&(key.len() as u64).to_le_bytes()[..7]);
+        stored[23] = IN_ARENA;
+        self.arena.extend_from_slice(key);
+        stored
+    }
+
     /// True when the key is new.
     fn add_long(&mut self, hash: u64, key: &[u8], count: u64) -> bool {
         let mask = self.slots.len() - 1;
@@ -629,12 +708,7 @@ impl Table {
             }
             at = (at + 1) & mask;
         }
-        let mut stored = [0u8; 24];
-        stored[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
-        stored[8..16].copy_from_slice(&hash.to_le_bytes());
-        stored[16..23].copy_from_slice(&(key.len() as u64).to_le_bytes()[..7]);
-        stored[23] = IN_ARENA;
-        self.arena.extend_from_slice(key);
+        let stored = self.store_long(hash, key);
         self.insert_at(at, Slot { count, key: stored });
         true
     }
@@ -826,6 +900,20 @@ mod tests {
             }
             counts.settle();
             prop_assert_eq!(sorted(&counts), expected);
+        }
+
+        /// As an index, the table gives each key the number it was first
+        /// stored with, through splits and long keys alike.
+        #[test]
+        fn entries_keep_the_number_first_stored(keys in keys(), more in keys()) {
+            let mut index = Counts::new();
+            let mut model: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+            for key in keys.iter().chain(&more) {
+                let next = model.len() as u64 + 1;
+                let want = *model.entry(key.clone()).or_insert(next);
+                prop_assert_eq!(index.entry(key, next), want);
+            }
+            prop_assert_eq!(index.len(), model.len());
         }
 
         #[test]

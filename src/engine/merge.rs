@@ -147,7 +147,7 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
                     .and_then(|acc| rows.finish().map(|()| acc))
                     .map_err(|(line, m)| bad(name, line, m))?
             }
-            Read::Table(counts) => Acc::Frequencies(counts),
+            Read::Table(counts) => Acc::Frequencies(Box::new(counts)),
         };
         merged = Some(match merged.take() {
             Some(sum) => sum

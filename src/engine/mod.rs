@@ -144,10 +144,10 @@ impl Run<'_> {
             ..Counted::default()
         };
         let counts = drop_words(counts, job.word_filters().collect());
-        let acc = Acc::Frequencies(KeyCounts {
+        let acc = Acc::Frequencies(Box::new(KeyCounts {
             text: counts,
             json: Counts::default(),
-        });
+        }));
         let reduction = job.reduction.as_ref().expect("a word count reduces");
         let missing_path = finish(
             acc,

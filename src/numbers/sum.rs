@@ -24,16 +24,24 @@ const POINT: i64 = 1074;
 
 /// An exact sum of doubles: a fixed-point number in two's complement
 /// (Neal's "superaccumulator"), so adding never rounds and never overflows.
-#[derive(Clone, PartialEq, Eq)]
+/// Its 272 bytes are allocated at the first float: a sum of integers (and
+/// each of millions of groups may hold one) costs a pointer.
+#[derive(Clone, Default)]
 pub struct FloatSum {
-    limbs: [u64; LIMBS],
+    /// `None` is zero.
+    limbs: Option<Box<[u64; LIMBS]>>,
 }
 
-impl Default for FloatSum {
-    fn default() -> FloatSum {
-        FloatSum { limbs: [0; LIMBS] }
+const ZERO: [u64; LIMBS] = [0; LIMBS];
+
+/// Equal sums are equal, allocated or not.
+impl PartialEq for FloatSum {
+    fn eq(&self, other: &FloatSum) -> bool {
+        self.view() == other.view()
     }
 }
+
+impl Eq for FloatSum {}
 
 impl fmt::Debug for FloatSum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -42,6 +50,14 @@ impl fmt::Debug for FloatSum {
 }
 
 impl FloatSum {
+    fn view(&self) -> &[u64; LIMBS] {
+        self.limbs.as_deref().unwrap_or(&ZERO)
+    }
+
+    fn limbs_mut(&mut self) -> &mut [u64; LIMBS] {
+        self.limbs.get_or_insert_with(|| Box::new(ZERO))
+    }
+
     /// Add a finite double exactly.
     pub fn add(&mut self, x: f64) {
         let (mantissa, exponent, negative) = decode(x);
@@ -60,15 +76,16 @@ impl FloatSum {
     }
 
     fn add_at(&mut self, limb: usize, low: u64, high: u64) {
-        let (sum, carry) = self.limbs[limb].overflowing_add(low);
-        self.limbs[limb] = sum;
+        let limbs = self.limbs_mut();
+        let (sum, carry) = limbs[limb].overflowing_add(low);
+        limbs[limb] = sum;
         let mut carry = u64::from(carry);
         let mut at = limb + 1;
         let mut add = high;
         while at < LIMBS && (add != 0 || carry != 0) {
-            let (s1, c1) = self.limbs[at].overflowing_add(add);
+            let (s1, c1) = limbs[at].overflowing_add(add);
             let (s2, c2) = s1.overflowing_add(carry);
-            self.limbs[at] = s2;
+            limbs[at] = s2;
             carry = u64::from(c1 || c2);
             add = 0;
             at += 1;
@@ -76,15 +93,16 @@ impl FloatSum {
     }
 
     fn sub_at(&mut self, limb: usize, low: u64, high: u64) {
-        let (diff, borrow) = self.limbs[limb].overflowing_sub(low);
-        self.limbs[limb] = diff;
+        let limbs = self.limbs_mut();
+        let (diff, borrow) = limbs[limb].overflowing_sub(low);
+        limbs[limb] = diff;
         let mut borrow = u64::from(borrow);
         let mut at = limb + 1;
         let mut sub = high;
         while at < LIMBS && (sub != 0 || borrow != 0) {
-            let (d1, b1) = self.limbs[at].overflowing_sub(sub);
+            let (d1, b1) = limbs[at].overflowing_sub(sub);
             let (d2, b2) = d1.overflowing_sub(borrow);
-            self.limbs[at] = d2;
+            limbs[at] = d2;
             borrow = u64::from(b1 || b2);
             sub = 0;
             at += 1;
@@ -93,8 +111,11 @@ impl FloatSum {
 
     /// Add another sum exactly.
     pub fn merge(&mut self, other: &FloatSum) {
+        let Some(theirs) = other.limbs.as_deref() else {
+            return;
+        };
         let mut carry = false;
-        for (mine, theirs) in self.limbs.iter_mut().zip(other.limbs) {
+        for (mine, theirs) in self.limbs_mut().iter_mut().zip(theirs.iter().copied()) {
             let (s1, c1) = mine.overflowing_add(theirs);
             let (s2, c2) = s1.overflowing_add(u64::from(carry));
             *mine = s2;
@@ -104,8 +125,8 @@ impl FloatSum {
 
     /// The sum times 2^1074, an integer.
     pub fn to_bigint(&self) -> BigInt {
-        let negative = self.limbs[LIMBS - 1] >> 63 == 1;
-        let mut limbs = self.limbs;
+        let mut limbs = *self.view();
+        let negative = limbs[LIMBS - 1] >> 63 == 1;
         if negative {
             // Two's complement: invert and add one.
             let mut carry = true;
@@ -131,10 +152,14 @@ impl FloatSum {
             return None;
         }
         let mut sum = FloatSum::default();
-        sum.limbs[..digits.len()].copy_from_slice(&digits);
+        if digits.is_empty() {
+            return Some(sum);
+        }
+        let limbs = sum.limbs_mut();
+        limbs[..digits.len()].copy_from_slice(&digits);
         if sign == Sign::Minus {
             let mut carry = true;
-            for limb in &mut sum.limbs {
+            for limb in limbs.iter_mut() {
                 let (v, c) = (!*limb).overflowing_add(u64::from(carry));
                 *limb = v;
                 carry = c;

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use crate::json::Value;
 use crate::pipeline::item::Item;
-use crate::reduce::{GroupRow, SUMMARY_FIELDS};
+use crate::reduce::SUMMARY_FIELDS;
 use crate::table::{KeyKind, Row};
 use crate::tsv;
 
@@ -162,9 +162,9 @@ pub fn write_table<'a>(
 ///
 /// # Errors
 /// Whatever the writer returns.
-pub fn write_groups(
+pub fn write_groups<'a>(
     out: &mut dyn Write,
-    rows: &[GroupRow],
+    rows: impl IntoIterator<Item = (KeyKind, &'a [u8], &'a Value)>,
     summary: bool,
     format: Format,
 ) -> io::Result<()> {
@@ -176,7 +176,7 @@ pub fn write_groups(
             b"key,value\n"
         });
     }
-    for row in rows {
+    for (kind, key, value) in rows {
         let buf = &mut chunks.buf;
         match format {
             Format::Tsv | Format::Csv => {
@@ -188,8 +188,8 @@ pub fn write_groups(
                     }
                 };
                 let separator = if format == Format::Tsv { b'\t' } else { b',' };
-                field(buf, &row.key);
-                for value in fields(&row.value, summary) {
+                field(buf, key);
+                for value in fields(value, summary) {
                     buf.push(separator);
                     field(buf, &value_text(value));
                 }
@@ -200,9 +200,9 @@ pub fn write_groups(
                     buf.extend_from_slice(b",\n");
                 }
                 buf.extend_from_slice(b"{\"key\":");
-                write_key_json(buf, row.kind, &row.key);
+                write_key_json(buf, kind, key);
                 buf.extend_from_slice(b",\"value\":");
-                row.value.write_canonical(buf);
+                value.write_canonical(buf);
                 buf.push(b'}');
                 if format == Format::Jsonl {
                     buf.push(b'\n');

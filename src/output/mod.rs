@@ -55,6 +55,25 @@ pub(crate) fn print(
             rows.truncate(top(rows.len()));
             destination.write_with(|w| format::write_table(w, rows, format))
         }
+        Outcome::GroupTable {
+            keys,
+            values,
+            summary,
+        } if how.sort.is_none_or(|order| order == Order::Key) => {
+            // In the order of keys, straight from the table.
+            let runs = keys.into_runs(Order::Key, pool);
+            let rows = crate::counts::merge_runs(&runs, Order::Key)
+                .take(how.top.unwrap_or(usize::MAX))
+                .map(|row| (row.kind, row.key, &values[(row.count - 1) as usize]));
+            destination.write_with(|w| format::write_groups(w, rows, summary, format))
+        }
+        outcome @ Outcome::GroupTable { .. } => print(
+            outcome.with_group_rows(),
+            destination,
+            how,
+            terminator,
+            pool,
+        ),
         Outcome::Groups {
             rows,
             summary,
@@ -62,7 +81,8 @@ pub(crate) fn print(
         } => {
             let mut rows = GroupRow::in_order(rows, ordered, how.sort);
             rows.truncate(top(rows.len()));
-            destination.write_with(|w| format::write_groups(w, &rows, summary, format))
+            let rows = rows.iter().map(|r| (r.kind, r.key.as_slice(), &r.value));
+            destination.write_with(|w| format::write_groups(w, rows, summary, format))
         }
         Outcome::Distinct(keys) => {
             let runs = keys.into_runs(Order::Key, pool);

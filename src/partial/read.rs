@@ -440,7 +440,7 @@ pub fn read_acc(
             json_key(kind, key, rows)?;
             next_key(&mut previous, kind, key, rows)?;
             let acc = read_acc_until_group_end(rows, reduce)?;
-            groups.map.insert((kind, key.clone()), acc);
+            *groups.state(kind, key, || Acc::Count(0)) = acc;
         }
         return Ok(Acc::Group(groups));
     }
@@ -562,7 +562,7 @@ fn read_plain(
                 once("item")?;
                 let item = read_item(kind, data.clone(), rows)?;
                 acc = Acc::Extreme(best.take())
-                    .merge(Acc::Extreme(Some(item)), reduce)
+                    .merge(Acc::Extreme(Some(Box::new(item))), reduce)
                     .map_err(|e| (line, e.0))?;
             }
             (Acc::Extreme(_), _) => return wrong("an 'item' row"),

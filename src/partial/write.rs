@@ -131,10 +131,10 @@ pub fn write_acc(acc: &Acc, reduce: &Reduce, out: &mut Vec<u8>) {
             }
         }
         Acc::Group(groups) => {
-            let mut keys: Vec<_> = groups.map.iter().collect();
-            keys.sort_unstable_by(|a, b| key_cmp((a.0.0, &a.0.1), (b.0.0, &b.0.1)));
-            for ((kind, key), acc) in keys {
-                row(out, &[b"group", kind_tag(*kind), key]);
+            let mut keys: Vec<_> = groups.iter().collect();
+            keys.sort_unstable_by(|a, b| key_cmp((a.0, a.1), (b.0, b.1)));
+            for (kind, key, acc) in keys {
+                row(out, &[b"group", kind_tag(kind), key]);
                 write_acc(acc, reduce, out);
                 row(out, &[b"end-group"]);
             }
@@ -180,5 +180,5 @@ pub fn cut_table(
     for row in table::cut(rows, Order::Count, top, min_count) {
         kept.add_key(row.kind, row.key, row.count);
     }
-    Ok((Acc::Frequencies(kept), Some(what)))
+    Ok((Acc::Frequencies(Box::new(kept)), Some(what)))
 }

@@ -27,13 +27,14 @@ pub struct Position {
 /// What a worker accumulates for one reduction.
 #[derive(Debug, Clone)]
 pub enum Acc {
-    Frequencies(KeyCounts),
-    Distinct(KeyCounts),
+    Frequencies(Box<KeyCounts>),
+    Distinct(Box<KeyCounts>),
     Count(u64),
     /// `sum`, `mean`, `var` and `std`.
     Sum(Box<ExactSum>),
-    /// `min` or `max`: the extreme record so far.
-    Extreme(Option<Item<'static>>),
+    /// `min` or `max`: the extreme record so far (boxed, as every large
+    /// state is, so that a group's state is small).
+    Extreme(Option<Box<Item<'static>>>),
     Summary(Box<SummaryAcc>),
     TopK(Vec<Ranked>),
     Take(Vec<(Position, Item<'static>)>),
@@ -57,10 +58,78 @@ pub struct Ranked {
     pub item: Item<'static>,
 }
 
-/// Partial results per group key.
+/// Partial results per group key: the keys in a count table (lean: short
+/// keys inline, no allocation per key) whose number for each key is the
+/// place of its state in `states`, plus one.
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
-    pub map: foldhash::HashMap<(KeyKind, Vec<u8>), Acc>,
+    keys: KeyCounts,
+    states: Vec<Acc>,
+}
+
+impl Groups {
+    /// The state of group `key`, made by `new` if the group is new.
+    pub fn state(&mut self, kind: KeyKind, key: &[u8], new: impl FnOnce() -> Acc) -> &mut Acc {
+        let next = self.states.len() as u64 + 1;
+        let at = self.keys.entry(kind, key, next);
+        if at == next {
+            self.states.push(new());
+        }
+        &mut self.states[(at - 1) as usize]
+    }
+
+    /// How many groups there are.
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Every group's key and state, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = (KeyKind, &[u8], &Acc)> {
+        self.keys
+            .iter()
+            .map(|(kind, key, at)| (kind, key, &self.states[(at - 1) as usize]))
+    }
+
+    /// Each group's state made a value by `finish`: the keys, whose
+    /// number is the place of their value in the list, plus one.
+    pub fn finish<E>(
+        self,
+        finish: impl FnMut(Acc) -> Result<Value, E>,
+    ) -> Result<(KeyCounts, Vec<Value>), E> {
+        // Collected in place: a value takes the memory of its state.
+        let values = self
+            .states
+            .into_iter()
+            .map(finish)
+            .collect::<Result<_, E>>()?;
+        Ok((self.keys, values))
+    }
+
+    /// `other`'s groups merged into these.
+    fn merge(mut self, other: Groups, reduce: &Reduce) -> Result<Groups, MergeError> {
+        if other.len() > self.len() {
+            return other.merge(self, reduce);
+        }
+        let Groups {
+            keys,
+            states: mut theirs,
+        } = other;
+        let take = |states: &mut Vec<Acc>, at: u64| {
+            std::mem::replace(&mut states[(at - 1) as usize], Acc::Count(0))
+        };
+        for (kind, key, at) in keys.iter() {
+            let state = take(&mut theirs, at);
+            let next = self.states.len() as u64 + 1;
+            let mine = self.keys.entry(kind, key, next);
+            if mine == next {
+                self.states.push(state);
+            } else {
+                let merged = take(&mut self.states, mine).merge(state, reduce)?;
+                self.states[(mine - 1) as usize] = merged;
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// Why two partial results do not merge exactly: they are states of
@@ -72,8 +141,8 @@ impl Acc {
     /// An empty accumulator for `reduce`.
     pub fn new(reduce: &Reduce) -> Acc {
         match reduce {
-            Reduce::Frequencies => Acc::Frequencies(KeyCounts::default()),
-            Reduce::Distinct => Acc::Distinct(KeyCounts::default()),
+            Reduce::Frequencies => Acc::Frequencies(Box::default()),
+            Reduce::Distinct => Acc::Distinct(Box::default()),
             Reduce::Count => Acc::Count(0),
             Reduce::Sum | Reduce::Mean => Acc::Sum(Box::default()),
             Reduce::Var { .. } => Acc::Sum(Box::new(ExactSum::with_squares())),
@@ -124,7 +193,7 @@ impl Acc {
                     Ordering::Less
                 };
                 if best.as_ref().is_none_or(|b| item.total_cmp(b) == wanted) {
-                    *best = Some(item.into_owned());
+                    *best = Some(Box::new(item.into_owned()));
                 }
             }
             (Acc::TopK(kept), Reduce::TopK { k, by, bottom }) => {
@@ -194,15 +263,15 @@ impl Acc {
             let counts = accs
                 .into_iter()
                 .filter_map(|a| match a {
-                    Acc::Frequencies(c) | Acc::Distinct(c) => Some(c),
+                    Acc::Frequencies(c) | Acc::Distinct(c) => Some(*c),
                     _ => None,
                 })
                 .collect();
             let merged = KeyCounts::merge_all(counts, pool);
             return Some(Ok(if frequencies {
-                Acc::Frequencies(merged)
+                Acc::Frequencies(Box::new(merged))
             } else {
-                Acc::Distinct(merged)
+                Acc::Distinct(Box::new(merged))
             }));
         }
         let mut accs = accs.into_iter();
@@ -217,8 +286,8 @@ impl Acc {
     /// past what a count holds: never picked one of the two silently.
     pub fn merge(self, other: Acc, reduce: &Reduce) -> Result<Acc, MergeError> {
         Ok(match (self, other) {
-            (Acc::Frequencies(a), Acc::Frequencies(b)) => Acc::Frequencies(a.merge(b)),
-            (Acc::Distinct(a), Acc::Distinct(b)) => Acc::Distinct(a.merge(b)),
+            (Acc::Frequencies(a), Acc::Frequencies(b)) => Acc::Frequencies(Box::new(a.merge(*b))),
+            (Acc::Distinct(a), Acc::Distinct(b)) => Acc::Distinct(Box::new(a.merge(*b))),
             (Acc::Count(a), Acc::Count(b)) => Acc::Count(a.checked_add(b).ok_or_else(|| {
                 MergeError(format!(
                     "{reduce}: the counts add up to more than {}",
@@ -261,16 +330,7 @@ impl Acc {
                 }
                 Acc::Take(a)
             }
-            (Acc::Group(mut a), Acc::Group(b)) => {
-                for (key, acc) in b.map {
-                    let merged = match a.map.remove(&key) {
-                        Some(mine) => mine.merge(acc, reduce)?,
-                        None => acc,
-                    };
-                    a.map.insert(key, merged);
-                }
-                Acc::Group(a)
-            }
+            (Acc::Group(a), Acc::Group(b)) => Acc::Group(a.merge(b, reduce)?),
             (a, b) => {
                 return Err(MergeError(format!(
                     "{reduce}: a {} cannot merge with a {}",
@@ -285,7 +345,7 @@ impl Acc {
     pub fn distinct_keys(&self) -> usize {
         match self {
             Acc::Frequencies(counts) | Acc::Distinct(counts) => counts.len(),
-            Acc::Group(groups) => groups.map.len(),
+            Acc::Group(groups) => groups.len(),
             _ => 0,
         }
     }

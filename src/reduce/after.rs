@@ -63,6 +63,7 @@ fn into_bag(
             let records = super::finish::distinct_records(keys, pool);
             (records.into_iter().map(|(_, item)| item).collect(), None)
         }
+        outcome @ Outcome::GroupTable { .. } => into_bag(outcome.with_group_rows(), sort, pool),
         Outcome::Scalar(item) => (vec![item], None),
         Outcome::Summary(value) => (vec![Item::value(value)], None),
     }

@@ -23,6 +23,14 @@ pub enum Outcome {
     Distinct(KeyCounts),
     /// Rows of a table in their final order.
     Rows(Vec<(KeyKind, Vec<u8>, u64)>),
+    /// One value per group, in no order yet: the keys, each numbered by
+    /// the place of its value (plus one). Printed in the order of keys
+    /// straight from the table; other orders make it [`Outcome::Groups`].
+    GroupTable {
+        keys: KeyCounts,
+        values: Vec<Value>,
+        summary: bool,
+    },
     /// One value per group; `ordered` once a later stage has put them in
     /// its order.
     Groups {
@@ -69,6 +77,34 @@ impl GroupRow {
     }
 }
 
+impl Outcome {
+    /// The outcome with a group table made rows ([`Outcome::Groups`]).
+    #[must_use]
+    pub fn with_group_rows(self) -> Outcome {
+        let Outcome::GroupTable {
+            keys,
+            mut values,
+            summary,
+        } = self
+        else {
+            return self;
+        };
+        let rows = keys
+            .iter()
+            .map(|(kind, key, at)| GroupRow {
+                kind,
+                key: key.to_vec(),
+                value: std::mem::replace(&mut values[(at - 1) as usize], Value::Null),
+            })
+            .collect();
+        Outcome::Groups {
+            rows,
+            summary,
+            ordered: false,
+        }
+    }
+}
+
 /// The names of `summary`'s fields, in order.
 pub const SUMMARY_FIELDS: [&str; 6] = ["count", "sum", "min", "max", "mean", "std"];
 
@@ -98,28 +134,24 @@ impl Acc {
             counts.settle();
         }
         Ok(match self {
-            Acc::Frequencies(counts) => Outcome::Counts(counts),
+            Acc::Frequencies(counts) => Outcome::Counts(*counts),
             Acc::Group(groups) => {
                 let summary = *reduce == Reduce::Summary;
-                let mut rows = Vec::with_capacity(groups.map.len());
-                for ((kind, key), acc) in groups.map {
-                    let value = acc.finish_value(reduce)?;
-                    rows.push(GroupRow { kind, key, value });
-                }
-                Outcome::Groups {
-                    rows,
+                let (keys, values) = groups.finish(|acc| acc.finish_value(reduce))?;
+                Outcome::GroupTable {
+                    keys,
+                    values,
                     summary,
-                    ordered: false,
                 }
             }
             Acc::Summary(summary) => Outcome::Summary(summary.value(reduce)?),
-            Acc::Distinct(counts) => Outcome::Distinct(counts),
+            Acc::Distinct(counts) => Outcome::Distinct(*counts),
             Acc::TopK(kept) => Outcome::Records(ranked_records(kept, reduce)),
             Acc::Take(kept) => Outcome::Records(kept),
             Acc::Extreme(None) => {
                 return Err(NoAnswer(format!("{reduce}: no records in the input")));
             }
-            Acc::Extreme(Some(item)) => Outcome::Scalar(item),
+            Acc::Extreme(Some(item)) => Outcome::Scalar(*item),
             acc => Outcome::Scalar(Item::value(acc.finish_value(reduce)?)),
         })
     }

@@ -32,6 +32,15 @@ impl KeyCounts {
         self.json.settle();
     }
 
+    /// The number stored for a key, storing `value` first when it is new
+    /// (see [`Counts::entry`]).
+    pub fn entry(&mut self, kind: KeyKind, key: &[u8], value: u64) -> u64 {
+        match kind {
+            KeyKind::Text => self.text.entry(key, value),
+            KeyKind::Json => self.json.entry(key, value),
+        }
+    }
+
     pub fn add_key(&mut self, kind: KeyKind, key: &[u8], count: u64) {
         match kind {
             KeyKind::Text => self.text.add_count(key, count),

@@ -250,7 +250,8 @@ mod tests {
             .collect::<Vec<_>>()
         };
         let groups = |pipeline: &str| -> Vec<String> {
-            let Outcome::Groups { rows, .. } = answer(pipeline, items()).unwrap() else {
+            let Outcome::Groups { rows, .. } = answer(pipeline, items()).unwrap().with_group_rows()
+            else {
                 panic!()
             };
             let mut rows: Vec<String> = rows

@@ -73,10 +73,7 @@ impl Reducer {
         let mut at_reduce = Dropped::default();
         let result = stages.run(item, &mut inner, &mut |item| {
             // A group exists once a record reaches its reduction.
-            if !groups.map.contains_key(&key) {
-                groups.map.insert(key.clone(), Acc::new(reduce));
-            }
-            let acc = groups.map.get_mut(&key).expect("inserted above");
+            let acc = groups.state(key.0, &key.1, || Acc::new(reduce));
             acc.add(reduce, item, position, &mut at_reduce)
         });
         dropped.missing_path += inner.missing_path + at_reduce.missing_path;
