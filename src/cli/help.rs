@@ -114,6 +114,8 @@ Tests:
 
 Flatten (one record in, any number out):
   words                    the words of the text (as rbag wordcount splits them)
+  ngrams N                 each run of N consecutive words, joined by one space
+                           (ngrams 2: \"in the\", \"the beginning\", ...)
   split \",\"  split /RE/    the pieces between separators (empty pieces kept)
   chars                    each character
   explode                  the elements of a JSON array

@@ -71,6 +71,9 @@ pub enum Stage {
     },
     NonEmpty,
     Words,
+    /// The runs of N consecutive words of a record (words as `words` cuts
+    /// them), each joined by one space.
+    Ngrams(usize),
     Split(Separator),
     Chars,
     Explode,

@@ -80,6 +80,7 @@ fn stage_kind(stage: &Stage, json: bool, at: usize) -> Result<bool, Problem> {
         | Stage::Extract(_)
         | Stage::Text
         | Stage::Words
+        | Stage::Ngrams(_)
         | Stage::Split(_)
         | Stage::Chars
         | Stage::Pipe(_) => false,

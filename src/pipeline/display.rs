@@ -62,6 +62,7 @@ impl fmt::Display for Stage {
             Stage::Filter { test, keep: false } => write!(f, "remove {test}"),
             Stage::NonEmpty => f.write_str("nonempty"),
             Stage::Words => f.write_str("words"),
+            Stage::Ngrams(n) => write!(f, "ngrams {n}"),
             Stage::Split(Separator::Text(sep)) => {
                 write!(f, "split {}", quoted(&String::from_utf8_lossy(sep)))
             }

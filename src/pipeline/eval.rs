@@ -182,6 +182,34 @@ impl Evaluator {
                 });
                 result
             }
+            Stage::Ngrams(n) => {
+                let text = item.into_text();
+                // The last n words' ranges, oldest first; an n-gram is
+                // built in one buffer reused for every record's n-grams.
+                let mut window = std::collections::VecDeque::with_capacity((*n).min(64));
+                let mut gram = Vec::new();
+                let mut result = Ok(());
+                self.words.for_each_range(&text, |start, end| {
+                    if result.is_err() {
+                        return;
+                    }
+                    if window.len() == *n {
+                        window.pop_front();
+                    }
+                    window.push_back((start, end));
+                    if window.len() == *n {
+                        gram.clear();
+                        for (i, &(start, end)) in window.iter().enumerate() {
+                            if i > 0 {
+                                gram.push(b' ');
+                            }
+                            gram.extend_from_slice(&text[start..end]);
+                        }
+                        result = self.push(next, Item::Text(Cow::Borrowed(&gram)), dropped, sink);
+                    }
+                });
+                result
+            }
             Stage::Split(separator) => {
                 let text = item.into_text();
                 let mut start = 0;
@@ -525,6 +553,23 @@ mod tests {
             run("words", InputKind::Text, &["Don't stop, now"]),
             ["Don't", "stop", "now"]
         );
+        assert_eq!(
+            run(
+                "ngrams 2",
+                InputKind::Text,
+                &["Don't stop, now", "one", "a b"]
+            ),
+            ["Don't stop", "stop now", "a b"]
+        );
+        assert_eq!(
+            run("ngrams 1", InputKind::Text, &["x  y"]),
+            run("words", InputKind::Text, &["x  y"])
+        );
+        assert_eq!(
+            run("ngrams 3 | upper", InputKind::Text, &["a b c d", "e f"]),
+            ["A B C", "B C D"]
+        );
+        assert!(run("ngrams 9", InputKind::Text, &["a b c"]).is_empty());
         assert_eq!(
             run(r#"split ",""#, InputKind::Text, &["a,,b"]),
             ["a", "", "b"]

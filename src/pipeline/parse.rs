@@ -35,6 +35,7 @@ pub const STAGE_NAMES: &[&str] = &[
     "remove",
     "nonempty",
     "words",
+    "ngrams",
     "split",
     "chars",
     "explode",
@@ -301,6 +302,18 @@ impl Parser {
             "text" => Stage::Text,
             "nonempty" => Stage::NonEmpty,
             "words" => Stage::Words,
+            "ngrams" => {
+                let at = self.here();
+                match self.count(name)? {
+                    0 => {
+                        return Err((
+                            at,
+                            "ngrams 0 has no words: give 1 or more, like ngrams 2".into(),
+                        ));
+                    }
+                    n => Stage::Ngrams(usize::try_from(n).unwrap_or(usize::MAX)),
+                }
+            }
             "chars" => Stage::Chars,
             "explode" => Stage::Explode,
             "pluck" => Stage::Pluck(self.projection(name)?),
