@@ -49,7 +49,8 @@ pub fn install() {
 fn clean_up() {
     let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
     for path in pending.iter() {
-        let _ = std::fs::remove_file(path);
+        // A file, or a directory of spilled tables.
+        let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
     }
     let groups: Vec<_> = CHILDREN
         .lock()

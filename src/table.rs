@@ -46,6 +46,18 @@ pub(crate) struct Row<'a> {
     prefix: u128,
 }
 
+/// Anything that reads as a row: a row, or a row read back from disk.
+pub(crate) trait AsRow {
+    fn row(&self) -> Row<'_>;
+}
+
+impl AsRow for Row<'_> {
+    #[inline]
+    fn row(&self) -> Row<'_> {
+        *self
+    }
+}
+
 impl<'a> Row<'a> {
     pub fn new(key: &'a [u8], count: u64, kind: KeyKind) -> Row<'a> {
         let mut head = [0u8; 16];
@@ -75,15 +87,15 @@ impl<'a> Row<'a> {
 /// `--min-count` and `--top` of rows streamed in `order`: in count order
 /// the rows below the minimum are the last, so the stream ends at the
 /// first.
-pub(crate) fn cut<'a>(
-    rows: impl Iterator<Item = Row<'a>>,
+pub(crate) fn cut<R: AsRow>(
+    rows: impl Iterator<Item = R>,
     order: Order,
     top: Option<usize>,
     min_count: Option<u64>,
-) -> impl Iterator<Item = Row<'a>> {
+) -> impl Iterator<Item = R> {
     let min = min_count.unwrap_or(0);
-    rows.take_while(move |row| order == Order::Key || row.count >= min)
-        .filter(move |row| row.count >= min)
+    rows.take_while(move |row| order == Order::Key || row.row().count >= min)
+        .filter(move |row| row.row().count >= min)
         .take(top.unwrap_or(usize::MAX))
 }
 

@@ -13,4 +13,5 @@ mod man;
 mod numbers;
 mod partials;
 mod progress;
+mod spill;
 mod util;

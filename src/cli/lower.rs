@@ -175,6 +175,8 @@ fn blocks(
             ProgressMode::Never => crate::progress::Mode::Never,
         },
         stats: exec.stats,
+        memory: exec.memory,
+        tmpdir: exec.tmpdir.clone(),
         common,
     })
 }

@@ -375,6 +375,18 @@ pub struct ExecOptions {
     #[arg(long)]
     pub stats: bool,
 
+    /// Memory the tables of frequencies and distinct may hold before they
+    /// spill to disk, in parts counted one at a time (the output is the
+    /// same; a partial, a group or stages after the table keep it whole)
+    /// [default: half the machine's memory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub memory: Option<u64>,
+
+    /// Where spilled tables go [default: $TMPDIR, or /tmp]; removed when
+    /// the run ends, however it ends.
+    #[arg(long, value_name = "DIR")]
+    pub tmpdir: Option<PathBuf>,
+
     #[command(flatten)]
     pub plan: PlanOption,
 }
@@ -447,6 +459,16 @@ pub fn parse_byte_range(text: &str) -> Result<ByteRangeArg, String> {
         return Err(format!("'{text}': the range ends before it starts"));
     }
     Ok(ByteRangeArg { start, end })
+}
+
+/// Parse a memory budget: a size as [`parse_size`] reads it.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    match parse_size(text) {
+        Err(e) if e.starts_with("a block") => {
+            Err("a budget of 0 bytes holds nothing: give at least 1 byte, e.g. 1GiB".into())
+        }
+        other => other,
+    }
 }
 
 /// Parse a size such as `1048576`, `64KiB`, `16MiB` or `1GB`.

@@ -80,6 +80,8 @@ pub(super) fn plan_blocks(
         byte_range,
         progress,
         stats,
+        memory,
+        tmpdir,
         common,
         ..
     } = blocks;
@@ -95,6 +97,7 @@ pub(super) fn plan_blocks(
             records,
             steps,
             reduction,
+            memory: crate::plan::Memory::new(memory, tmpdir),
         })),
         output: common.output,
         progress,

@@ -66,6 +66,9 @@ pub(crate) struct Blocks {
     pub byte_range: Option<ByteRange>,
     pub progress: crate::progress::Mode,
     pub stats: bool,
+    /// `--memory`, `--tmpdir`.
+    pub memory: Option<u64>,
+    pub tmpdir: Option<std::path::PathBuf>,
     pub common: Common,
 }
 

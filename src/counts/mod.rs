@@ -17,7 +17,7 @@
 
 mod runs;
 
-pub(crate) use runs::{Run, merge_runs};
+pub(crate) use runs::{Merged, Run, merge_runs};
 
 use std::hash::BuildHasher;
 
@@ -378,6 +378,17 @@ impl Counts {
             self.waiting.is_empty(),
             "internal error: a count table read with keys still waiting"
         );
+    }
+
+    /// Bytes the table holds: its slots, its arena and the keys waiting.
+    pub fn memory(&self) -> u64 {
+        let parts: usize = self
+            .parts
+            .iter()
+            .map(|t| t.slots.capacity() * std::mem::size_of::<Slot>() + t.arena.capacity())
+            .sum();
+        let waiting: usize = self.waiting.iter().map(|w| w.long.capacity() + 64).sum();
+        (parts + waiting) as u64
     }
 
     /// Number of distinct keys.

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use super::{Counts, IN_ARENA, Slot};
-use crate::table::{KeyKind, Order, Row, by_order};
+use crate::table::{AsRow, KeyKind, Order, Row, by_order};
 
 /// One part of a count table, compacted and sorted: its keys (inline in
 /// the slots, longer ones in the arena) in an order.
@@ -93,10 +93,10 @@ fn slot_key_cmp(a: &Slot, b: &Slot, arena: &[u8]) -> Ordering {
 /// A tournament of losers: each row out costs one comparison per level
 /// of a tree over the sources (a binary heap costs two), which profiling
 /// showed to matter with hundreds of runs.
-pub(crate) struct Merged<'a, S> {
+pub(crate) struct Merged<T, S> {
     sources: Vec<S>,
     /// Each source's current row; `None` once it has no more.
-    heads: Vec<Option<Row<'a>>>,
+    heads: Vec<Option<T>>,
     /// `tree[0]` is the source whose row comes next; `tree[n]` for `n` in
     /// `1..k` the loser of the match at node `n`, whose children are
     /// nodes `2n` and `2n + 1`, and node `k + i` is source `i`.
@@ -104,8 +104,8 @@ pub(crate) struct Merged<'a, S> {
     order: Order,
 }
 
-impl<'a, S: Iterator<Item = Row<'a>>> Merged<'a, S> {
-    pub fn new(sources: impl IntoIterator<Item = S>, order: Order) -> Merged<'a, S> {
+impl<T: AsRow, S: Iterator<Item = T>> Merged<T, S> {
+    pub fn new(sources: impl IntoIterator<Item = S>, order: Order) -> Merged<T, S> {
         let mut sources: Vec<S> = sources.into_iter().collect();
         let heads = sources.iter_mut().map(Iterator::next).collect();
         let k = sources.len();
@@ -119,6 +119,11 @@ impl<'a, S: Iterator<Item = Row<'a>>> Merged<'a, S> {
             merged.tree[0] = merged.play(1);
         }
         merged
+    }
+
+    /// The sources, as they are now.
+    pub fn sources_mut(&mut self) -> impl Iterator<Item = &mut S> {
+        self.sources.iter_mut()
     }
 
     /// The winner of the matches below node `n`, recording the losers.
@@ -142,17 +147,17 @@ impl<'a, S: Iterator<Item = Row<'a>>> Merged<'a, S> {
     #[inline]
     fn first(&self, a: usize, b: usize) -> bool {
         match (&self.heads[a], &self.heads[b]) {
-            (Some(x), Some(y)) => by_order(self.order)(x, y) == Ordering::Less,
+            (Some(x), Some(y)) => by_order(self.order)(&x.row(), &y.row()) == Ordering::Less,
             (Some(_), None) => true,
             (None, _) => false,
         }
     }
 }
 
-impl<'a, S: Iterator<Item = Row<'a>>> Iterator for Merged<'a, S> {
-    type Item = Row<'a>;
+impl<T: AsRow, S: Iterator<Item = T>> Iterator for Merged<T, S> {
+    type Item = T;
 
-    fn next(&mut self) -> Option<Row<'a>> {
+    fn next(&mut self) -> Option<T> {
         let k = self.sources.len();
         if k == 0 {
             return None;

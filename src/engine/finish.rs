@@ -5,9 +5,12 @@
 use crate::error::Error;
 use crate::output::{self, Destination};
 use crate::partial::{self, Header};
+use crate::pipeline::ast::Reduce;
 use crate::pipeline::ast::Reduction;
 use crate::plan::Output;
+use crate::reduce::spill::Spill;
 use crate::reduce::{Acc, after};
+use crate::table::Order;
 
 /// Finish a merged state: as a partial (cut by `--top`/`--min-count` when
 /// asked, which the header then says), or as the reduction's answer run
@@ -50,4 +53,31 @@ pub(super) fn finish(
     )?;
     output::print(outcome, destination, how, terminator, pool)?;
     Ok(missing_path)
+}
+
+/// Finish a table that spilled: count each partition alone, and print
+/// the merge of their sorted runs, as [`finish`] would have printed the
+/// whole table. Returns the number of distinct keys.
+///
+/// # Errors
+/// Reading or writing the spill, output errors.
+pub(super) fn finish_spilled(
+    spill: Spill,
+    keep: &(dyn Fn(&[u8]) -> bool + Sync),
+    reduction: &Reduction,
+    output: &Output,
+    destination: Destination,
+    terminator: u8,
+    pool: &rayon::ThreadPool,
+) -> Result<usize, Error> {
+    let how = &output.presentation;
+    let distinct = reduction.reduce == Reduce::Distinct;
+    let order = if distinct {
+        Order::Key
+    } else {
+        how.sort.unwrap_or(Order::Count)
+    };
+    let runs = spill.into_runs(order, keep, pool)?;
+    output::print_spilled(&runs, distinct, destination, how, terminator)?;
+    Ok(runs.distinct())
 }

@@ -23,17 +23,20 @@ use crate::output::{self, Destination, RecordFormat};
 use crate::partial::Header;
 use crate::pipeline::ast::Projection;
 use crate::pipeline::program::Program;
+use crate::plan::WordFilter;
 use crate::plan::{BadLines, Input, Job, Output, Plan, Work, known_total};
 use crate::progress::Progress;
+use crate::reduce::spill::Spill;
 use crate::reduce::{Acc, KeyCounts, Reducer};
 use crate::tokenize::Tokenizer;
-use finish::finish;
+use finish::{finish, finish_spilled};
 use ledger::Ledger;
 use records::{RecordPartial, RecordTask};
 use report::Counted;
 use schedule::{Control, Engine, EngineOptions, RunStats};
+use std::sync::Arc;
 use stream::{BlockOut, Emit, StreamOut, Turn};
-use words::{WordTask, drop_words};
+use words::{WordTask, drop_words, keeps};
 
 /// Run a plan.
 ///
@@ -128,14 +131,52 @@ impl Run<'_> {
     ) -> Result<(schedule::RunStats, Counted), Error> {
         let job = self.job;
         let (splitter, lowercase) = job.kernel().expect("a word count has the kernel");
-        let task = WordTask {
+        let reduction = job.reduction.as_ref().expect("a word count reduces");
+        let mut task = WordTask {
             tokenizer: Tokenizer::new(splitter.clone(), lowercase, job.records.delimiter),
+            spill: None,
         };
+        if spills(reduction, self.output) {
+            let threads = self.engine.pool().current_num_threads();
+            let memory = &job.memory;
+            task.spill = Some(Arc::new(Spill::new(&memory.tmpdir, memory.budget, threads)));
+        }
         let result = self.engine.run(&task, self.inputs, self.progress);
         self.progress.finish();
+        let spill = task.spill.take();
+        if let Some(spill) = &spill {
+            spill.check()?;
+        }
         let (partials, run_stats, _) = result?;
         unchanged(self.inputs)?;
-        let tables = partials.into_iter().map(|p| p.counts).collect();
+        let tables: Vec<Counts> = partials.into_iter().map(|p| p.counts).collect();
+        if let Some(spill) = spill.filter(|s| s.spilled()) {
+            for table in tables {
+                spill.spill(&mut KeyCounts {
+                    text: table,
+                    ..KeyCounts::default()
+                })?;
+            }
+            let spill = Arc::into_inner(spill).expect("the workers are done");
+            let mut counted = Counted {
+                records_in: run_stats.records,
+                records_out: spill.total(),
+                spilled: spill.amount(),
+                ..Counted::default()
+            };
+            let filters: Vec<&WordFilter> = job.word_filters().collect();
+            let keep = |word: &[u8]| keeps(&filters, word);
+            counted.distinct = finish_spilled(
+                spill,
+                &keep,
+                reduction,
+                self.output,
+                destination,
+                job.records.delimiter,
+                self.engine.pool(),
+            )?;
+            return Ok((run_stats, counted));
+        }
         let counts = Counts::merge_all(tables, Some(self.engine.pool()));
         let counted = Counted {
             records_in: run_stats.records,
@@ -148,7 +189,6 @@ impl Run<'_> {
             text: counts,
             json: Counts::default(),
         }));
-        let reduction = job.reduction.as_ref().expect("a word count reduces");
         let missing_path = finish(
             acc,
             reduction,
@@ -189,6 +229,7 @@ impl Run<'_> {
             keep_cr: records.keep_cr,
             skip_bad: records.bad_lines != BadLines::Fail,
             stream: None,
+            spill: None,
         };
         let mut counted = Counted::default();
         let (partials, run_stats, ledger, written) = match job.streams() {
@@ -228,12 +269,43 @@ impl Run<'_> {
                 let reduction = job.reduction.as_ref().expect("not streaming: a reduction");
                 let reducer = Reducer::new(reduction.reduce.clone(), reduction.group.clone());
                 task.reducer = Some(reducer);
+                if spills(reduction, self.output) {
+                    let threads = self.engine.pool().current_num_threads();
+                    let memory = &job.memory;
+                    task.spill = Some(Arc::new(Spill::new(&memory.tmpdir, memory.budget, threads)));
+                }
                 let result = self.engine.run(&task, self.inputs, self.progress);
                 self.progress.finish();
+                let spill = task.spill.take();
+                if let Some(spill) = &spill {
+                    spill.check()?;
+                }
                 let (mut partials, run_stats, ledger) = result?;
                 unchanged(self.inputs)?;
                 let reducer = task.reducer.as_ref().expect("set above");
-                let accs = partials.iter_mut().filter_map(|p| p.acc.take()).collect();
+                let mut accs: Vec<Acc> = partials.iter_mut().filter_map(|p| p.acc.take()).collect();
+                if let Some(spill) = spill.filter(|s| s.spilled()) {
+                    // What the workers still hold is spilled too: the
+                    // output is the merge of the partitions.
+                    for acc in &mut accs {
+                        if let Acc::Frequencies(counts) | Acc::Distinct(counts) = acc {
+                            spill.spill(counts)?;
+                        }
+                    }
+                    drop(accs);
+                    counted.spilled = spill.amount();
+                    let spill = Arc::into_inner(spill).expect("the workers are done");
+                    counted.distinct = finish_spilled(
+                        spill,
+                        &|_| true,
+                        reduction,
+                        self.output,
+                        destination,
+                        records.delimiter,
+                        self.engine.pool(),
+                    )?;
+                    return self.report(partials, run_stats, ledger, None, counted, rejects);
+                }
                 let merged = Acc::merge_all(accs, &reducer.reduce, Some(self.engine.pool()))
                     .transpose()
                     .map_err(|e| Error::Merge(e.0))?;
@@ -251,6 +323,21 @@ impl Run<'_> {
                 (partials, run_stats, ledger, None)
             }
         };
+        self.report(partials, run_stats, ledger, written, counted, rejects)
+    }
+
+    /// Add what the workers counted to `counted`, and report the skipped
+    /// lines.
+    fn report(
+        &self,
+        partials: Vec<RecordPartial>,
+        run_stats: RunStats,
+        ledger: Ledger,
+        written: Option<u64>,
+        mut counted: Counted,
+        rejects: Option<Destination>,
+    ) -> Result<(RunStats, Counted), Error> {
+        let records = &self.job.records;
         let mut all_rejects = Vec::new();
         for partial in partials {
             counted.missing_path += partial.dropped.missing_path;
@@ -273,6 +360,17 @@ impl Run<'_> {
         )?;
         Ok((run_stats, counted))
     }
+}
+
+/// Whether a reduction's table may spill under the memory budget: a
+/// frequency table or set of keys, not grouped, printed as it is (a
+/// partial, or stages after it, take the whole table in memory).
+fn spills(reduction: &crate::pipeline::ast::Reduction, output: &Output) -> bool {
+    use crate::pipeline::ast::Reduce;
+    reduction.group.is_none()
+        && matches!(reduction.reduce, Reduce::Frequencies | Reduce::Distinct)
+        && reduction.rest.is_empty()
+        && !output.partial
 }
 
 /// What a streamed run did: the workers' partials, what the engine

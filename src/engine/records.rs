@@ -20,6 +20,7 @@ use crate::pipeline::eval::{Dropped, StageError};
 use crate::pipeline::item::Item;
 use crate::pipeline::program::Program;
 use crate::pipeline::project::defaulted;
+use crate::reduce::spill::Spill;
 use crate::reduce::{Acc, Position, Reducer};
 
 /// One line skipped by `--skip-bad-lines`.
@@ -55,6 +56,9 @@ pub(super) struct RecordTask {
     pub keep_cr: bool,
     pub skip_bad: bool,
     pub stream: Option<StreamOut>,
+    /// Where a worker's table goes when it outgrows its share of the
+    /// memory budget.
+    pub spill: Option<std::sync::Arc<Spill>>,
 }
 
 impl RecordTask {
@@ -212,6 +216,10 @@ impl BlockTask for RecordTask {
         control: &Control,
     ) -> Result<(), BlockFailure> {
         let (id, seq) = (block.id, block.seq);
+        if self.spill.as_ref().is_some_and(|spill| spill.failed()) {
+            // The run fails with the spill's error; nothing more to count.
+            return Ok(());
+        }
         let RecordPartial {
             acc,
             rejects,
@@ -353,7 +361,14 @@ impl BlockTask for RecordTask {
         }
         match failure {
             Some(failure) => Err(failure),
-            None => Ok(()),
+            None => {
+                if let (Some(spill), Some(Acc::Frequencies(counts) | Acc::Distinct(counts))) =
+                    (&self.spill, acc.as_mut())
+                {
+                    spill.spill_if_full(counts);
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -26,6 +26,8 @@ pub(super) struct Counted {
     pub bad_lines: u64,
     /// Distinct keys (or groups) of the first reduction.
     pub distinct: usize,
+    /// Bytes spilled to disk, and how many times a table spilled.
+    pub spilled: (u64, u64),
 }
 
 /// The `--stats` line.
@@ -43,6 +45,12 @@ pub(super) fn print_stats(stats: &RunStats, counted: &Counted) {
         stats.seconds,
         stats.bytes as f64 / 1e6 / stats.seconds.max(1e-9),
     );
+    let (bytes, times) = counted.spilled;
+    if times > 0 {
+        eprintln!(
+            "rbag: stats: over the --memory budget, tables spilled {times} time(s): {bytes} bytes written to disk and read back"
+        );
+    }
 }
 
 /// Report the skipped lines: a summary naming the first few, and every

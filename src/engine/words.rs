@@ -2,16 +2,22 @@
 //! (no records in between) and every word goes straight into the worker's
 //! count table.
 
+use std::sync::Arc;
+
 use super::ledger::BlockFailure;
 use super::schedule::{BlockTask, Control};
 use crate::counts::Counts;
 use crate::input::block::Block;
 use crate::plan::WordFilter;
+use crate::reduce::KeyCounts;
+use crate::reduce::spill::Spill;
 use crate::tokenize::Tokenizer;
 
 /// Counting the words of every block.
 pub(super) struct WordTask {
     pub tokenizer: Tokenizer,
+    /// Where a worker's table goes past its share of the memory budget.
+    pub spill: Option<Arc<Spill>>,
 }
 
 /// One worker's counts and its reusable lowercasing buffer.
@@ -35,10 +41,23 @@ impl BlockTask for WordTask {
         _: &Control,
     ) -> Result<(), BlockFailure> {
         let WordPartial { counts, scratch } = partial;
+        if self.spill.as_ref().is_some_and(|spill| spill.failed()) {
+            // The run fails with the spill's error; nothing more to count.
+            return Ok(());
+        }
         self.tokenizer
             .for_each_token_in(block.data_mut(), scratch, |buf, start, end| {
                 counts.add_soon_in(buf, start, end, 1);
             });
+        if let Some(spill) = &self.spill
+            && counts.memory() > spill.share
+        {
+            let mut table = KeyCounts {
+                text: std::mem::take(counts),
+                ..KeyCounts::default()
+            };
+            spill.spill_if_full(&mut table);
+        }
         Ok(())
     }
 
@@ -47,16 +66,19 @@ impl BlockTask for WordTask {
     }
 }
 
+/// Whether `word` passes every filter.
+pub(super) fn keeps(filters: &[&WordFilter], word: &[u8]) -> bool {
+    filters.iter().all(|filter| match filter {
+        WordFilter::MinLen(n) => char_len(word) >= *n,
+        WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
+    })
+}
+
 /// The table without the words the kernel's filters drop (a filter on the
 /// word commutes with counting it, so it runs once per distinct word).
 pub(super) fn drop_words(mut counts: Counts, filters: Vec<&WordFilter>) -> Counts {
     if !filters.is_empty() {
-        counts.retain(|word| {
-            filters.iter().all(|filter| match filter {
-                WordFilter::MinLen(n) => char_len(word) >= *n,
-                WordFilter::Stopwords(stopwords) => !stopwords.words.contains(word),
-            })
-        });
+        counts.retain(|word| keeps(&filters, word));
     }
     counts
 }
@@ -146,6 +168,7 @@ mod tests {
         };
         let task = WordTask {
             tokenizer: Tokenizer::new(splitter, lowercase, b'\n'),
+            spill: None,
         };
         let inputs = crate::plan::inputs(
             vec![crate::input::Source::File(path)],

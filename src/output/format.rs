@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use crate::json::Value;
 use crate::pipeline::item::Item;
 use crate::reduce::SUMMARY_FIELDS;
-use crate::table::{KeyKind, Row};
+use crate::table::{AsRow, KeyKind};
 use crate::tsv;
 
 /// Output formats.
@@ -111,9 +111,9 @@ impl<'w> Chunks<'w> {
 ///
 /// # Errors
 /// Whatever the writer returns.
-pub fn write_table<'a>(
+pub fn write_table<R: AsRow>(
     out: &mut dyn Write,
-    rows: impl IntoIterator<Item = Row<'a>>,
+    rows: impl IntoIterator<Item = R>,
     format: Format,
 ) -> io::Result<()> {
     let mut number = itoa::Buffer::new();
@@ -123,6 +123,7 @@ pub fn write_table<'a>(
     }
     let mut head = [0u8; 16];
     for row in rows {
+        let row = row.row();
         let buf = &mut chunks.buf;
         let key = row.key_bytes(&mut head);
         match format {
@@ -377,6 +378,7 @@ impl RecordFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::Row;
     use std::borrow::Cow;
 
     fn render(rows: &[Row<'_>], format: Format) -> String {

@@ -10,6 +10,7 @@ pub(crate) use destination::Destination;
 pub(crate) use format::{Format, JsonArray, RecordFormat};
 
 use crate::error::Error;
+use crate::reduce::spill::SortedRuns;
 use crate::reduce::{GroupRow, Outcome};
 use crate::table::{self, Order, Row};
 
@@ -21,6 +22,44 @@ pub(crate) struct Presentation {
     pub sort: Option<Order>,
     pub top: Option<usize>,
     pub min_count: Option<u64>,
+}
+
+/// Print a table that spilled, from its sorted runs: the rows of a
+/// frequency table, or the records of `distinct`, as [`print`] prints them.
+///
+/// # Errors
+/// Reading the runs, or writing, failed.
+pub(crate) fn print_spilled(
+    runs: &SortedRuns,
+    distinct: bool,
+    destination: Destination,
+    how: &Presentation,
+    terminator: u8,
+) -> Result<(), Error> {
+    let mut rows = runs.rows()?;
+    let format = how.format;
+    let result = destination.write_with(|w| {
+        if distinct {
+            let record_format = RecordFormat { format, terminator };
+            let items = (&mut rows)
+                .take(how.top.unwrap_or(usize::MAX))
+                .map(|row| crate::pipeline::item::Item::from_key(row.kind, &row.key));
+            format::write_records(w, items, record_format)?;
+        } else {
+            let order = how.sort.unwrap_or(Order::Count);
+            let rows = table::cut(&mut rows, order, how.top, how.min_count);
+            format::write_table(w, rows, format)?;
+        }
+        // A run that stopped early must fail the output, not shorten it.
+        if rows.sources_mut().any(|run| run.failed()) {
+            return Err(std::io::Error::other("a spilled run could not be read"));
+        }
+        Ok(())
+    });
+    if let Some(e) = runs.failure(&mut rows) {
+        return Err(e);
+    }
+    result
 }
 
 /// Print an outcome, records ending in `terminator`.

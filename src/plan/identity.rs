@@ -41,6 +41,7 @@ pub(crate) fn names_its_job(header: &Header, pipeline: Pipeline, kind: InputKind
         },
         steps,
         reduction,
+        memory: crate::plan::Memory::default(),
     };
     let same = |job: &Job| {
         let named = job.identity();
@@ -224,6 +225,7 @@ mod tests {
             },
             steps,
             reduction,
+            memory: crate::plan::Memory::default(),
         }
     }
 

@@ -81,6 +81,45 @@ pub(crate) struct Job {
     /// The first reduction, with what follows it; none: records stream
     /// out in input order.
     pub reduction: Option<Reduction>,
+    pub memory: Memory,
+}
+
+/// What a table may hold in memory before it spills, and where it spills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Memory {
+    pub budget: u64,
+    pub tmpdir: std::path::PathBuf,
+}
+
+impl Default for Memory {
+    fn default() -> Memory {
+        Memory::new(None, None)
+    }
+}
+
+impl Memory {
+    /// `--memory` and `--tmpdir`, or their defaults: half the machine's
+    /// memory (a table's growth then never pushes the machine into swap,
+    /// and the rest is left to the input's buffers, the output and other
+    /// programs), and the system's temporary directory.
+    pub fn new(budget: Option<u64>, tmpdir: Option<std::path::PathBuf>) -> Memory {
+        Memory {
+            budget: budget.unwrap_or_else(|| machine_memory() / 2),
+            tmpdir: tmpdir.unwrap_or_else(std::env::temp_dir),
+        }
+    }
+}
+
+/// The machine's physical memory in bytes (4 GiB when it cannot be read).
+fn machine_memory() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        });
+    total.unwrap_or(4 << 30)
 }
 
 /// How records are read.

@@ -79,6 +79,11 @@ impl KeyCounts {
         text.chain(json)
     }
 
+    /// Bytes the tables hold.
+    pub fn memory(&self) -> u64 {
+        self.text.memory() + self.json.memory()
+    }
+
     pub fn len(&self) -> usize {
         self.text.len() + self.json.len()
     }

@@ -11,6 +11,7 @@ pub(crate) mod after;
 mod finish;
 mod keys;
 mod reducer;
+pub(crate) mod spill;
 
 pub(crate) use acc::{Acc, Groups, Position, Ranked, SummaryAcc};
 pub(crate) use finish::{GroupRow, Outcome, SUMMARY_FIELDS, ranked_in_order};
