@@ -7,6 +7,7 @@
 """
 import collections
 import json
+import os
 import sys
 
 
@@ -100,7 +101,22 @@ def report(work, kjv_bytes, jsonl_bytes, keys_bytes, lines_bytes, many_bytes):
         ("`run 'pluck .user.lang \\| frequencies'` `-j2`, 100 MB", 'at least 700 MB/s', f'{mb(jsonl_bytes, pluck2):.0f} MB/s', mb(jsonl_bytes, pluck2) >= 700),
         ('`-j 64` on a 100-byte file', 'under 50 ms', f'{start * 1000:.1f} ms', start < 0.05),
         (f"`wordcount -j2` on {memory['streamed'] / 1e9:.1f} GB from a pipe", 'peak RSS under 100 MB', f"{memory['pipe'] / 1024:.1f} MB", memory['pipe'] / 1024 < 100),
+        ('`freq -j2`, 5 M distinct lines, against `sort \| uniq -c` (keys beyond memory)', 'at most 0.5x its time', f'{freq2 / sort:.2f}x', freq2 / sort <= 0.5),
+        ('`run distinct`, `group .k \| count`, `merge` of a 5 M-key partial twice: peak memory', 'no more than `freq`', f"{memory['distinct5m'] / 1024:.0f}, {memory['group5m'] / 1024:.0f}, {memory['merge5m'] / 1024:.0f} MB vs {memory['freq5m'] / 1024:.0f} MB", max(memory['distinct5m'], memory['group5m'], memory['merge5m']) <= memory['freq5m'] * 1.05),
     ]
+    big = {}
+    if os.path.exists(f'{work}/big.txt'):
+        for line in open(f'{work}/big.txt'):
+            name, *values = line.split()
+            big[name] = [float(v) for v in values]
+    if big:
+        spill_s, spill_kb = big['spill60m']
+        sort_s = big['sort60m'][0]
+        rows += [
+            ('`freq --memory 1GiB -j2`, 60 M distinct lines (1 GB)', 'peak RSS under 1.3 GiB', f'{spill_kb / 1024 / 1024:.2f} GiB', spill_kb / 1024 / 1024 < 1.3),
+            ('same, its bytes', 'those of the run without a budget', 'same' if big['same60m'][0] else 'DIFFERENT', big['same60m'][0] == 1),
+            ('same, against `sort \| uniq -c`', 'no slower', f'{spill_s:.1f} s vs {sort_s:.1f} s', spill_s <= sort_s),
+        ]
     print('### Targets\n')
     print('| workload | target | measured | met |')
     print('| --- | --- | ---: | --- |')
@@ -121,6 +137,15 @@ def report(work, kjv_bytes, jsonl_bytes, keys_bytes, lines_bytes, many_bytes):
     print(f"- peak resident memory: {memory['file'] / 1024:.1f} MB for wordcount -j2 of the 43 MB file, "
           f"{memory['pipe'] / 1024:.1f} MB on {memory['streamed'] / 1e9:.1f} GB from a pipe; on 5 M distinct lines "
           f"rbag freq {memory['freq5m'] / 1024:.0f} MB, sort {memory['sort5m'] / 1024:.0f} MB, mawk {memory['mawk5m'] / 1024:.0f} MB")
+    print(f"- 5 M distinct keys, peak memory: freq {memory['freq5m'] / 1024:.0f} MB, freq --memory 64MiB "
+          f"{memory['spill5m'] / 1024:.0f} MB, distinct {memory['distinct5m'] / 1024:.0f} MB, "
+          f"group .k | count {memory['group5m'] / 1024:.0f} MB (pluck .k | frequencies of the same "
+          f"{memory['pluck5m'] / 1024:.0f} MB), merge of a 5 M-key partial twice {memory['merge5m'] / 1024:.0f} MB")
+    if big:
+        print(f"- 60 M distinct lines: freq --memory 1GiB {big['spill60m'][0]:.1f} s / "
+              f"{big['spill60m'][1] / 1024 / 1024:.2f} GiB, without a budget {big['whole60m'][0]:.1f} s / "
+              f"{big['whole60m'][1] / 1024 / 1024:.2f} GiB, sort | uniq -c {big['sort60m'][0]:.1f} s / "
+              f"{big['sort60m'][1] / 1024 / 1024:.2f} GiB (whole processes, one run each)")
 
 
 if __name__ == '__main__':

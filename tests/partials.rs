@@ -337,3 +337,45 @@ fn forged_partials_are_refused() {
         }
     }
 }
+
+/// A merge opens its inputs one at a time: more partials (compressed ones
+/// too) than the process may hold open merge, and their counts add up.
+#[test]
+fn a_merge_of_more_files_than_may_be_open_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("words.txt");
+    std::fs::write(&input, "a b b\n").unwrap();
+    let one = dir.path().join("one.partial");
+    let made = rbag()
+        .args(["wordcount", "--partial", "-o"])
+        .arg(&one)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let partial = std::fs::read(&one).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &partial).unwrap();
+    let compressed = gz.finish().unwrap();
+    for i in 0..150 {
+        let (name, bytes) = if i % 2 == 0 {
+            (format!("p{i:03}.partial"), &partial)
+        } else {
+            (format!("p{i:03}.partial.gz"), &compressed)
+        };
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let merged = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 32 && exec \"$RBAG\" merge p*.partial*")
+        .current_dir(dir.path())
+        .env("RBAG", env!("CARGO_BIN_EXE_rbag"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&merged.stdout),
+        "b\t300\na\t150\n",
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+}

@@ -456,9 +456,7 @@ impl Counts {
     #[inline(always)]
     fn add_words(&mut self, low: u64, high: u64, count: u64) {
         let hash = mix(low, high);
-        let inserted = self
-            .table(hash)
-            .add_inline(hash, words_key(low, high), count);
+        let inserted = self.table(hash).add_short(hash, low, high, count);
         self.split_if_large(inserted);
     }
 
@@ -613,8 +611,43 @@ impl Table {
         }
     }
 
-    /// Count an inline key `count` (at least 1) times; the hot path of word
-    /// counting. True when the key is new.
+    /// [`Table::add_inline`] of a key of at most [`SHORT_MAX`] bytes
+    /// given as its [`inline_words`]: compared word by word with the
+    /// slots, the key's array built only when it is new (built first, it
+    /// went through the stack, and reading it back stalled store
+    /// forwarding on every token).
+    #[inline(always)]
+    fn add_short(&mut self, hash: u64, low: u64, high: u64, count: u64) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        let (middle, last) = (high & LOW_56, high & !LOW_56);
+        loop {
+            let slot = &mut self.slots[at];
+            if slot.count == 0 {
+                break;
+            }
+            if word(&slot.key, 0) == low
+                && word(&slot.key, 8) == middle
+                && word(&slot.key, 16) == last
+            {
+                slot.count += count;
+                return false;
+            }
+            at = (at + 1) & mask;
+        }
+        self.insert_at(
+            at,
+            Slot {
+                count,
+                key: words_key(low, high),
+            },
+        );
+        true
+    }
+
+    /// Count an inline key `count` (at least 1) times (split tables and
+    /// merges; the short keys of a word count take [`Table::add_short`]).
+    /// True when the key is new.
     #[inline(always)]
     fn add_inline(&mut self, hash: u64, key: [u8; 24], count: u64) -> bool {
         // Counts cannot overflow a u64 in practice (that many tokens would
@@ -622,14 +655,17 @@ impl Table {
         // plain addition is fine.
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
+        // Compared as three words: a 24-byte array comparison became a
+        // byte-wise loop in the word count's hot path.
+        let words = [word(&key, 0), word(&key, 8), word(&key, 16)];
         loop {
             let slot = &mut self.slots[at];
             if slot.count == 0 {
                 break;
             }
             // An inline key never equals an arena reference: their last
-            // bytes differ (a length up to 15, or IN_ARENA).
-            if slot.key == key {
+            // bytes differ (a length up to 23, or IN_ARENA).
+            if [word(&slot.key, 0), word(&slot.key, 8), word(&slot.key, 16)] == words {
                 slot.count += count;
                 return false;
             }

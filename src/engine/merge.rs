@@ -18,11 +18,11 @@ use crate::pipeline::ast::InputKind;
 use crate::plan::{Input, Output, check_output, names_its_job, streams};
 use crate::reduce::{Acc, KeyCounts, Outcome, Reducer};
 
-/// One input of a merge: a stream of partials (its first header read),
-/// or a plain table's counts.
+/// One input of a merge: a stream of partials (its first header read), or
+/// a plain table; open only when it is standard input.
 enum Piece {
-    Partials(PartialReader, Header),
-    Table(KeyCounts),
+    Partials(Option<PartialReader>, Header),
+    Table(Option<Box<dyn BufRead + Send>>),
 }
 
 /// Merge the partials of `inputs` and write the result.
@@ -36,12 +36,12 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
     let tally = Tally::default();
     let mut pieces = Vec::new();
     for input in inputs {
-        pieces.push((input.source.name(), read_piece(&input.source, &tally)?));
+        pieces.push((input.source.clone(), read_piece(&input.source)?));
     }
 
     // The job is the first partial's; plain tables are frequency tables.
-    let first = pieces.iter().find_map(|(name, piece)| match piece {
-        Piece::Partials(_, header) => Some((name.clone(), header.clone())),
+    let first = pieces.iter().find_map(|(source, piece)| match piece {
+        Piece::Partials(_, header) => Some((source.name(), header.clone())),
         Piece::Table(_) => None,
     });
     let (first_name, header) = first.unwrap_or_else(|| {
@@ -74,10 +74,11 @@ pub(super) fn run(inputs: &[Input], threads: usize, output: &Output) -> Result<(
     let table = reduction.is_some_and(|r| {
         r.reduce == crate::pipeline::ast::Reduce::Frequencies && r.group.is_none()
     });
-    for (name, piece) in &pieces {
+    for (source, piece) in &pieces {
+        let name = source.name();
         match piece {
             // Later partials of a stream are checked as they come.
-            Piece::Partials(_, first) => check_mergeable(name, first, &first_name, &header)?,
+            Piece::Partials(_, first) => check_mergeable(&name, first, &first_name, &header)?,
             Piece::Table(_) if !table => {
                 return Err(Error::Merge(format!(
                     "{name}: a plain key<TAB>count table merges only with frequency tables, and {first_name} holds '{}'",
@@ -182,22 +183,36 @@ enum Read<'a> {
 /// a stream's partials after its first are checked against the job's
 /// `header` as they come.
 fn each_read(
-    pieces: Vec<(String, Piece)>,
+    pieces: Vec<(Source, Piece)>,
     first_name: &str,
     header: &Header,
     tally: &Tally,
     f: &mut dyn FnMut(&str, Read<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut index = 0u32;
-    for (name, piece) in pieces {
+    for (source, piece) in pieces {
+        let name = source.name();
         let (mut reader, first) = match piece {
-            Piece::Table(counts) => {
+            Piece::Table(reader) => {
+                let mut reader = match reader {
+                    Some(reader) => reader,
+                    None => open(&source)?,
+                };
+                let counts = match partial::read_table(&mut reader, tally)
+                    .map_err(|e| Error::io(name.clone(), e))?
+                {
+                    Ok(counts) => counts,
+                    Err((line, message)) => return Err(bad(&name, line, message)),
+                };
                 f(&name, Read::Table(counts))?;
                 continue;
             }
-            Piece::Partials(reader, first) => (reader, first),
+            Piece::Partials(Some(reader), first) => (reader, Some(first)),
+            // Opened again at its turn: its first header is read again,
+            // and checked as every other is.
+            Piece::Partials(None, _) => (PartialReader::new(open(&source)?), None),
         };
-        let mut next = Some(first);
+        let mut next = first;
         loop {
             let this = match next.take() {
                 Some(this) => this,
@@ -245,7 +260,9 @@ fn check_mergeable(
     Ok(())
 }
 
-fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
+/// Open an input, decompressed when its first bytes say so; refused when
+/// it is empty.
+fn open(source: &Source) -> Result<Box<dyn BufRead + Send>, Error> {
     let name = source.name();
     let mut reader: Box<dyn BufRead + Send> = match source {
         Source::Stdin => Box::new(BufReader::new(io::stdin())),
@@ -253,7 +270,6 @@ fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
             File::open(path).map_err(|e| Error::io(name.clone(), e))?,
         )),
     };
-    // Peek at the first bytes to tell a partial from a table.
     let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
     if head.is_empty() {
         // What `rbag ... --partial > x` leaves when it fails before it
@@ -282,17 +298,26 @@ fn read_piece(source: &Source, tally: &Tally) -> Result<Piece, Error> {
             ));
         }
     }
+    Ok(reader)
+}
+
+/// What an input is: a stream of partials (with its first header) or a
+/// plain table. A file is closed again, and opened when its turn comes,
+/// so that a merge of thousands of files (or of compressed ones, whose
+/// decoders hold large windows) holds one at a time; standard input,
+/// which cannot be read twice, stays open.
+fn read_piece(source: &Source) -> Result<Piece, Error> {
+    let name = source.name();
+    let mut reader = open(source)?;
+    let stdin = matches!(source, Source::Stdin);
     let head = reader.fill_buf().map_err(|e| Error::io(name.clone(), e))?;
-    if head.starts_with(partial::MAGIC.as_bytes()) {
-        let mut reader = PartialReader::new(reader);
-        return match reader.next_header() {
-            Ok(Some(header)) => Ok(Piece::Partials(reader, header)),
-            Ok(None) => Err(bad(&name, 1, "not a partial".into())),
-            Err((line, message)) => Err(bad(&name, line, message)),
-        };
+    if !head.starts_with(partial::MAGIC.as_bytes()) {
+        return Ok(Piece::Table(stdin.then_some(reader)));
     }
-    match partial::read_table(&mut reader, tally).map_err(|e| Error::io(name.clone(), e))? {
-        Ok(counts) => Ok(Piece::Table(counts)),
+    let mut partials = PartialReader::new(reader);
+    match partials.next_header() {
+        Ok(Some(header)) => Ok(Piece::Partials(stdin.then_some(partials), header)),
+        Ok(None) => Err(bad(&name, 1, "not a partial".into())),
         Err((line, message)) => Err(bad(&name, line, message)),
     }
 }

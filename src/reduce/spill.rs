@@ -208,6 +208,9 @@ impl Spill {
             .take()
             .expect("only a spill that wrote has runs");
         let Files { dir, parts } = files;
+        // Should reading back fail, the directory goes (with `dir`), and
+        // the signal handler must forget it.
+        let mut forget = Forget(Some(dir.path().to_path_buf()));
         let dir_name = dir.path().display().to_string();
         let io_error = |e| Error::io(dir_name.clone(), e);
         for part in parts {
@@ -251,12 +254,25 @@ impl Spill {
         })?;
         let distinct = sorted.iter().map(|(_, n)| n).sum();
         let paths = sorted.into_iter().map(|(path, _)| path).collect();
+        // Success: the runs own the directory, and its registration.
+        forget.0 = None;
         Ok(SortedRuns {
             dir,
             paths,
             order,
             distinct,
         })
+    }
+}
+
+/// Unregisters a directory from the signal handler when dropped.
+struct Forget(Option<PathBuf>);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            crate::interrupt::unregister(path);
+        }
     }
 }
 
