@@ -25,7 +25,7 @@ pub(crate) struct Presentation {
 }
 
 /// Print a table that spilled, from its sorted runs: the rows of a
-/// frequency table, or the records of `distinct`, as [`print`] prints them.
+/// frequency table, or the records of `distinct`, as [`print()`] prints them.
 ///
 /// # Errors
 /// Reading the runs, or writing, failed.
