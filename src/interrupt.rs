@@ -49,8 +49,15 @@ pub fn install() {
 fn clean_up() {
     let pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
     for path in pending.iter() {
-        // A file, or a directory of spilled tables.
-        let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
+        // A file, or a directory of spilled tables, which a worker may be
+        // writing in as it goes: tried again while it is still there.
+        if std::fs::remove_file(path).is_err() {
+            for _ in 0..20 {
+                if std::fs::remove_dir_all(path).is_ok() || !path.exists() {
+                    break;
+                }
+            }
+        }
     }
     let groups: Vec<_> = CHILDREN
         .lock()
@@ -80,6 +87,25 @@ pub fn register(path: &Path) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(path.to_path_buf());
+}
+
+/// Make something a signal must remove (a temporary directory), under the
+/// lock the clean-up takes: made and registered before a signal's
+/// clean-up, or never made.
+///
+/// # Errors
+/// What `make` returns.
+pub fn make_registered<T>(
+    make: impl FnOnce() -> std::io::Result<T>,
+    path_of: impl Fn(&T) -> &Path,
+) -> std::io::Result<T> {
+    let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    if stopping() {
+        return Err(std::io::Error::other("a signal is ending the run"));
+    }
+    let made = make()?;
+    pending.push(path_of(&made).to_path_buf());
+    Ok(made)
 }
 
 /// `path` is gone or complete: a signal must leave it alone.

@@ -173,12 +173,17 @@ impl Spill {
 
     fn make_files(&self) -> Result<Files, Error> {
         let name = self.parent.display().to_string();
-        let dir = tempfile::Builder::new()
-            .prefix("rbag-spill-")
-            .tempdir_in(&self.parent)
-            .map_err(|e| Error::io(name.clone(), e))?;
-        // Registered before anything is written in it: a signal removes it.
-        crate::interrupt::register(dir.path());
+        // Registered as it is made, before anything is written in it: a
+        // signal removes it.
+        let dir = crate::interrupt::make_registered(
+            || {
+                tempfile::Builder::new()
+                    .prefix("rbag-spill-")
+                    .tempdir_in(&self.parent)
+            },
+            tempfile::TempDir::path,
+        )
+        .map_err(|e| Error::io(name.clone(), e))?;
         let parts = (0..PARTITIONS)
             .map(|i| {
                 let path = dir.path().join(format!("part-{i:03}"));
