@@ -693,11 +693,7 @@ impl Table {
             }
             let found = match long {
                 None => slot.key == inline,
-                Some(key) => {
-                    slot.key[23] == IN_ARENA
-                        && word(&slot.key, 8) == hash
-                        && slot.arena_range().is_some_and(|r| &self.arena[r] == key)
-                }
+                Some(key) => self.holds_long(slot, hash, key),
             };
             if found {
                 return (slot.count, false);
@@ -737,6 +733,14 @@ impl Table {
         stored
     }
 
+    /// Whether `slot` holds the long key `key`, whose hash is `hash`: the
+    /// stored hash first, the arena's bytes only when it matches.
+    fn holds_long(&self, slot: &Slot, hash: u64, key: &[u8]) -> bool {
+        slot.key[23] == IN_ARENA
+            && word(&slot.key, 8) == hash
+            && slot.arena_range().is_some_and(|r| &self.arena[r] == key)
+    }
+
     /// True when the key is new.
     fn add_long(&mut self, hash: u64, key: &[u8], count: u64) -> bool {
         let mask = self.slots.len() - 1;
@@ -746,10 +750,7 @@ impl Table {
             if slot.count == 0 {
                 break;
             }
-            if slot.key[23] == IN_ARENA
-                && word(&slot.key, 8) == hash
-                && slot.arena_range().is_some_and(|r| &self.arena[r] == key)
-            {
+            if self.holds_long(slot, hash, key) {
                 self.slots[at].count += count;
                 return false;
             }
